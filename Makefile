@@ -1,0 +1,37 @@
+# Two commands for a newcomer: `make run` (set up + main job on the simulated shop), `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= $(CURDIR)/data
+export CHURN_DATA_DIR := $(DATA_DIR)
+export DAGSTER_HOME := $(DATA_DIR)/dagster_home
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-fast ui clean-data
+
+# Re-install when the declared dependencies change; constraints.txt pins every package.
+$(BIN)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/python -m churn_assets.main
+
+test: install
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+test-fast: install
+	$(BIN)/python -m pytest -n 2 -m "not slow and not browser" $(PYTEST_ARGS)
+
+ui: install
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/python -c "from churn_assets.instance import ensure_dagster_home; ensure_dagster_home()"
+	$(BIN)/dagster dev -w workspace.yaml
+
+clean-data:
+	rm -rf $(DATA_DIR)

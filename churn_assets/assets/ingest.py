@@ -1,0 +1,65 @@
+"""Ingestion assets: landing files -> raw.<kind> (validated) + quarantine.<kind> (rejected, with reason)."""
+
+
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from churn_assets import paths
+from churn_assets.contract import INGEST_ORDER, SOURCES, SourceSpec
+from churn_assets.ingest.store import PartitionCounts, ensure_tables, ingest_partition, known_user_ids
+from churn_assets.partitions import daily_partitions
+from churn_assets.resources import DuckDBWarehouse
+
+
+class LandingConfig(dg.Config):
+    landing_dir: str = ""  # empty: <data dir>/landing
+
+    def path(self) -> Path:
+        return Path(self.landing_dir) if self.landing_dir else paths.landing_dir()
+
+
+def counts_table(counts: list[PartitionCounts]) -> str:
+    df = pd.DataFrame([vars(c) for c in counts]).drop(columns=["kind"])
+    return df.to_markdown(index=False)
+
+
+def _build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
+    deps = [dg.AssetKey(["raw", "users"])] if spec.references_users else []
+
+    @dg.asset(
+        key=dg.AssetKey(["raw", spec.kind]),
+        group_name="ingest",
+        deps=deps,
+        partitions_def=daily_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=f"Validated {spec.kind} ({spec.description}) from landing/{spec.kind}/<day>.*; "
+        f"rejected rows go to quarantine.{spec.kind} with reason, file and line.",
+        kinds={"duckdb", "python"},
+    )
+    def _ingest(context: dg.AssetExecutionContext, config: LandingConfig, duckdb: DuckDBWarehouse) -> dg.MaterializeResult:
+        landing = config.path()
+        days = [date.fromisoformat(k) for k in context.partition_keys]
+        counts: list[PartitionCounts] = []
+        with duckdb.connect() as con:
+            for s in SOURCES.values():
+                ensure_tables(con, s)
+            known = known_user_ids(con) if spec.references_users else None
+            for i, day in enumerate(days, start=1):
+                counts.append(ingest_partition(con, landing, spec, day, known_users=known))
+                if i % 30 == 0 or i == len(days):
+                    context.log.info(f"{spec.kind}: {i}/{len(days)} partitions ingested")
+        total = {k: sum(getattr(c, k) for c in counts) for k in ("files", "read", "accepted", "rejected", "duplicates")}
+        if not all(c.reconciles for c in counts):
+            raise RuntimeError(f"{spec.kind}: counts do not reconcile: {counts}")
+        metadata = {**{k: dg.MetadataValue.int(v) for k, v in total.items()}, "reconciles": True}
+        if len(counts) > 1:
+            metadata["per_partition"] = dg.MetadataValue.md(counts_table(counts))
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _ingest
+
+
+ingest_assets = [_build_ingest_asset(SOURCES[kind]) for kind in INGEST_ORDER]

@@ -1,0 +1,114 @@
+"""The raw data contract: which landing files a shop provides and what each column means.
+
+One place that the simulator writes to, the ingestion validates against, and the README documents.
+Timestamps are ISO 8601 (an offset is converted to UTC; a naive time is taken as UTC), epoch
+seconds, or native Parquet timestamps. Amounts are in the shop's currency, non-negative.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "str" | "timestamp" | "float" | "int" | "category"
+    required: bool = False
+    min_value: float | None = None
+    max_value: float | None = None
+    allowed: tuple[str, ...] | None = None  # for kind == "category"; values are lower-cased
+    default: str | None = None  # value used when an optional column is missing or empty
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    kind: str  # landing folder name and raw./quarantine. table name
+    columns: tuple[Column, ...]
+    natural_key: tuple[str, ...]  # duplicates on this key are dropped (first occurrence kept)
+    required: bool = False
+    description: str = ""
+    references_users: bool = True  # rows must name a known user when a users source exists
+    attributes: tuple[str, ...] = field(default=())
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+
+ORDER_STATUSES = ("paid", "cancelled", "refunded", "returned")
+REVIEW_KINDS = ("review", "complaint", "question")
+EVENT_TYPES = ("login", "page_view", "search", "click", "add_to_cart", "favourite", "logout")
+
+USERS = SourceSpec(
+    kind="users",
+    description="one row per customer: sign-up time and optional attributes",
+    columns=(
+        Column("user_id", "str", required=True),
+        Column("signup_ts", "timestamp", required=True),
+        Column("region", "str", default="unknown"),
+        Column("channel", "str", default="unknown"),
+        Column("membership", "str", default="none"),
+    ),
+    natural_key=("user_id",),
+    references_users=False,
+)
+
+EVENTS = SourceSpec(
+    kind="events",
+    description="behaviour log: one row per interaction",
+    columns=(
+        Column("user_id", "str", required=True),
+        Column("ts", "timestamp", required=True),
+        Column("event_type", "str", required=True),
+        Column("session_id", "str"),
+        Column("item_id", "str"),
+        Column("category", "str"),
+        Column("query", "str"),
+        Column("device", "str"),
+    ),
+    natural_key=("user_id", "ts", "event_type", "session_id", "item_id"),
+)
+
+ORDERS = SourceSpec(
+    kind="orders",
+    required=True,
+    description="one row per order (the only required source)",
+    columns=(
+        Column("user_id", "str", required=True),
+        Column("order_id", "str", required=True),
+        Column("ts", "timestamp", required=True),
+        Column("amount", "float", required=True, min_value=0.0),
+        Column("status", "category", allowed=ORDER_STATUSES, default="paid"),
+        Column("quantity", "int", min_value=1, default="1"),
+        Column("category", "str"),
+        Column("discount", "float", min_value=0.0, default="0"),
+        Column("delivery_days", "float", min_value=0.0),
+    ),
+    natural_key=("order_id",),
+)
+
+REVIEWS = SourceSpec(
+    kind="reviews",
+    description="reviews, complaints and questions written by customers",
+    columns=(
+        Column("user_id", "str", required=True),
+        Column("ts", "timestamp", required=True),
+        Column("rating", "int", min_value=1, max_value=5),
+        Column("text", "str", default=""),
+        Column("order_id", "str"),
+        Column("kind", "category", allowed=REVIEW_KINDS, default="review"),
+    ),
+    natural_key=("user_id", "ts", "kind", "order_id", "text"),
+)
+
+SOURCES: dict[str, SourceSpec] = {s.kind: s for s in (USERS, EVENTS, ORDERS, REVIEWS)}
+# users first: the other sources check their user ids against it
+INGEST_ORDER = ("users", "orders", "events", "reviews")
+LANDING_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet", ".csv.gz", ".jsonl.gz", ".json.gz")

@@ -1,0 +1,7 @@
+"""Landing files -> validated raw rows. Pure Python + DuckDB; the Dagster wrapper is assets/ingest.py."""
+
+from churn_assets.ingest.read_files import LandingFileError, partition_files, read_landing_file
+from churn_assets.ingest.store import ingest_partition
+from churn_assets.ingest.validate import validate_rows
+
+__all__ = ["LandingFileError", "ingest_partition", "partition_files", "read_landing_file", "validate_rows"]

@@ -1,0 +1,167 @@
+"""Read one landing file into string columns, keeping each record's line number.
+
+Malformed records (wrong field count, invalid JSON) are returned separately with their raw text,
+so that nothing is dropped silently. A file that cannot be read at all raises LandingFileError.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from churn_assets.contract import LANDING_SUFFIXES, SourceSpec
+
+LINE = "_line"
+
+
+class LandingFileError(RuntimeError):
+    """A landing file that cannot be used at all (unreadable, wrong format, missing required column)."""
+
+    def __init__(self, path: Path, message: str):
+        super().__init__(f"{path}: {message}")
+        self.path = path
+
+
+@dataclass
+class FileRead:
+    path: Path
+    rows: pd.DataFrame  # contract columns as strings (NA where absent) + _line
+    malformed: pd.DataFrame  # _line, reason, raw
+
+    @property
+    def n_read(self) -> int:
+        return len(self.rows) + len(self.malformed)
+
+
+def landing_suffix(path: Path) -> str | None:
+    name = path.name.lower()
+    return next((s for s in sorted(LANDING_SUFFIXES, key=len, reverse=True) if name.endswith(s)), None)
+
+
+def partition_files(landing: Path, kind: str, day: date) -> list[Path]:
+    """Files of one kind whose name starts with the partition day (YYYY-MM-DD...)."""
+    folder = landing / kind
+    if not folder.is_dir():
+        return []
+    prefix = day.isoformat()
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.startswith(prefix) and landing_suffix(p))
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def _malformed_frame(records: list[tuple[int, str, str]]) -> pd.DataFrame:
+    return pd.DataFrame(records, columns=[LINE, "reason", "raw"]).astype({LINE: "int64"})
+
+
+def _check_columns(path: Path, present: list[str], spec: SourceSpec) -> None:
+    missing = [c.name for c in spec.columns if c.required and c.name not in present]
+    if missing:
+        raise LandingFileError(
+            path, f"missing required column(s) {missing} for {spec.kind}; found columns {present}"
+        )
+
+
+def _frame(records: list[list[str | None]], lines: list[int], columns: list[str], spec: SourceSpec) -> pd.DataFrame:
+    df = pd.DataFrame(records, columns=columns, dtype="string") if records else pd.DataFrame(columns=columns, dtype="string")
+    out = pd.DataFrame({c: (df[c] if c in df.columns else pd.Series(pd.NA, index=df.index, dtype="string")) for c in spec.column_names})
+    out[LINE] = pd.Series(lines, dtype="int64", index=df.index)
+    return out
+
+
+def _read_csv(path: Path, spec: SourceSpec) -> FileRead:
+    with _open_text(path) as fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise LandingFileError(path, "empty file: no header line") from None
+        header = [h.strip().lower() for h in header]
+        _check_columns(path, header, spec)
+        width = len(header)
+        good, lines, bad = [], [], []
+        prev_line = reader.line_num
+        for record in reader:
+            start = prev_line + 1
+            prev_line = reader.line_num
+            if not record:  # blank line
+                continue
+            if len(record) != width:
+                bad.append((start, f"malformed line: expected {width} fields, got {len(record)}", ",".join(record)))
+                continue
+            good.append(record)
+            lines.append(start)
+    return FileRead(path, _frame(good, lines, header, spec), _malformed_frame(bad))
+
+
+def _read_jsonl(path: Path, spec: SourceSpec) -> FileRead:
+    good, lines, bad = [], [], []
+    with _open_text(path) as fh:
+        for number, text in enumerate(fh, start=1):
+            text = text.strip()
+            if not text:
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                bad.append((number, f"malformed JSON: {exc.msg}", text[:1000]))
+                continue
+            if not isinstance(obj, dict):
+                bad.append((number, "malformed JSON: not an object", text[:1000]))
+                continue
+            good.append({k.lower(): (None if v is None else str(v)) for k, v in obj.items()})
+            lines.append(number)
+    if good:
+        present = sorted({k for rec in good for k in rec})
+        _check_columns(path, present, spec)
+    columns = spec.column_names
+    records = [[rec.get(c) for c in columns] for rec in good]
+    return FileRead(path, _frame(records, lines, columns, spec), _malformed_frame(bad))
+
+
+def _read_parquet(path: Path, spec: SourceSpec) -> FileRead:
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise LandingFileError(path, f"not a readable Parquet file ({exc})") from exc
+    table = table.rename_columns([c.lower() for c in table.column_names])
+    _check_columns(path, table.column_names, spec)
+    df = table.to_pandas()
+    out = pd.DataFrame(index=df.index)
+    for col in spec.column_names:
+        if col not in df.columns:
+            out[col] = pd.Series(pd.NA, index=df.index, dtype="string")
+        elif pd.api.types.is_datetime64_any_dtype(df[col]):
+            ts = df[col].dt.tz_convert("UTC") if df[col].dt.tz is not None else df[col]
+            out[col] = ts.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").astype("string")
+        else:
+            out[col] = df[col].astype("string")
+    out[LINE] = pd.Series(range(1, len(df) + 1), index=df.index, dtype="int64")
+    return FileRead(path, out.reset_index(drop=True), _malformed_frame([]))
+
+
+def read_landing_file(path: Path, spec: SourceSpec) -> FileRead:
+    suffix = landing_suffix(path)
+    try:
+        if suffix in (".csv", ".csv.gz"):
+            return _read_csv(path, spec)
+        if suffix in (".jsonl", ".json", ".jsonl.gz", ".json.gz"):
+            return _read_jsonl(path, spec)
+        if suffix == ".parquet":
+            return _read_parquet(path, spec)
+    except LandingFileError:
+        raise
+    except (UnicodeDecodeError, OSError, csv.Error, EOFError) as exc:
+        raise LandingFileError(path, f"cannot be read as {suffix} ({type(exc).__name__}: {exc})") from exc
+    raise LandingFileError(path, f"unsupported file type; expected one of {LANDING_SUFFIXES}")

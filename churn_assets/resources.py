@@ -1,0 +1,64 @@
+"""Resources: the DuckDB warehouse and the pipeline settings shared by the SQL models."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+import dagster as dg
+import duckdb
+from pydantic import Field
+
+from churn_assets import paths
+
+
+class DuckDBWarehouse(dg.ConfigurableResource):
+    """One DuckDB file. DuckDB allows one writing process per file, so connections are short and a
+    connection attempt that meets another process's lock waits and retries instead of failing."""
+
+    path: str = Field(default_factory=lambda: str(paths.duckdb_path()), description="DuckDB database file")
+    lock_timeout_s: float = Field(default=300.0, description="how long to wait for another writer's lock")
+    threads: int = Field(default=0, description="DuckDB threads (0 = DuckDB's default)")
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.2
+        while True:
+            try:
+                con = duckdb.connect(self.path, read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 1.5, 3.0)
+        try:
+            if self.threads:
+                con.execute(f"SET threads = {int(self.threads)}")
+            yield con
+        finally:
+            con.close()
+
+
+class PipelineSettings(dg.ConfigurableResource):
+    """Parameters of the churn definition and the feature windows, bound into every SQL model."""
+
+    lookback_days: int = Field(default=90, description="a user is active at d with a paid order in (d-L, d]; 0 = any order ever")
+    horizon_days: int = Field(default=30, description="churned at d = no paid order in (d, d+H]")
+    activity: str = Field(default="orders", description="'orders' or 'orders_or_visits': what makes a user active")
+    as_of_step_days: int = Field(default=7, description="days between as-of dates of the training set")
+    min_history_days: int = Field(default=28, description="days of data before the first as-of date")
+    late_delivery_days: int = Field(default=5, description="a delivery slower than this is late")
+    high_frequency_orders: int = Field(default=4, description="tag_high_frequency: paid orders in 90 days at least")
+    loyal_tenure_days: int = Field(default=180, description="tag_loyal: tenure at least")
+    loyal_min_orders: int = Field(default=5, description="tag_loyal: paid orders in total at least")
+    new_user_days: int = Field(default=30, description="tag_new: tenure below")
+    dormant_days: int = Field(default=60, description="tag_dormant: days since last order above")
+    n_test_dates: int = Field(default=2, description="newest labelled as-of dates used as the test window")
+    n_valid_dates: int = Field(default=2, description="as-of dates before the test window used for validation")
+    embargo: bool = Field(default=True, description="keep label windows of train/valid/test from overlapping")
+
+    def sql_params(self) -> dict:
+        return self.model_dump()

@@ -4,14 +4,31 @@ from __future__ import annotations
 
 import dagster as dg
 
+from churn_assets.assets.evaluation import evaluation
 from churn_assets.assets.ingest import ingest_assets
 from churn_assets.assets.labels import training_set
+from churn_assets.assets.scoring import scored_risk_list
 from churn_assets.assets.sql_models import sql_assets
-from churn_assets.jobs import build_job, ingest_job
-from churn_assets.resources import DuckDBWarehouse, PipelineSettings
+from churn_assets.assets.training import champion, trained_models
+from churn_assets.jobs import build_job, ingest_job, score_job, train_job
+from churn_assets.resources import DuckDBWarehouse, MlflowTracking, PipelineSettings
 
-defs = dg.Definitions(
-    assets=[*ingest_assets, *sql_assets, training_set],
-    jobs=[ingest_job, build_job],
-    resources={"duckdb": DuckDBWarehouse(), "settings": PipelineSettings()},
-)
+
+def build_definitions(
+    duckdb: DuckDBWarehouse | None = None,
+    settings: PipelineSettings | None = None,
+    mlflow: MlflowTracking | None = None,
+) -> dg.Definitions:
+    """Definitions with default resources (paths under the data directory), or the ones given (tests)."""
+    return dg.Definitions(
+        assets=[*ingest_assets, *sql_assets, training_set, trained_models, champion, evaluation, scored_risk_list],
+        jobs=[ingest_job, build_job, train_job, score_job],
+        resources={
+            "duckdb": duckdb or DuckDBWarehouse(),
+            "settings": settings or PipelineSettings(),
+            "mlflow": mlflow or MlflowTracking(),
+        },
+    )
+
+
+defs = build_definitions()

@@ -1,10 +1,12 @@
-"""Jobs: ingest a range of daily partitions; build everything downstream of the raw tables."""
+"""Jobs: ingest daily partitions; build features and labels; train and evaluate; score one day.
 
-from __future__ import annotations
+Steps of a run execute one after another in one process: DuckDB takes one writer per file.
+"""
 
 import dagster as dg
 
-# DuckDB takes one writer per file: steps of a run execute one after another in one process.
+from churn_assets.partitions import daily_partitions
+
 ingest_job = dg.define_asset_job(
     "ingest_job",
     selection=dg.AssetSelection.groups("ingest"),
@@ -13,7 +15,20 @@ ingest_job = dg.define_asset_job(
 )
 build_job = dg.define_asset_job(
     "build_job",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("ingest"),
-    description="Staging, features, labels and training set from the raw tables.",
+    selection=dg.AssetSelection.groups("staging", "features", "labels"),
+    description="Staging, point-in-time features, labels and the training set from the raw tables.",
+    executor_def=dg.in_process_executor,
+)
+train_job = dg.define_asset_job(
+    "train_job",
+    selection=dg.AssetSelection.groups("training", "evaluation"),
+    description="Train every model, move the champion alias when earned, write the evaluation report.",
+    executor_def=dg.in_process_executor,
+)
+score_job = dg.define_asset_job(
+    "score_job",
+    selection=dg.AssetSelection.groups("scoring"),
+    partitions_def=daily_partitions,
+    description="Score every active user for the partition's day with the champion.",
     executor_def=dg.in_process_executor,
 )

@@ -8,7 +8,7 @@ import time
 from churn_assets import paths
 from churn_assets.instance import get_instance
 from churn_assets.pipeline import landing_days, ingest_range, run_job
-from churn_assets.summary import print_summary
+from churn_assets.summary import print_results, print_summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     ingest_range(defs, instance, days[0], days[-1])
     run_job(defs, "build_job", instance)
     print_summary(paths.duckdb_path(base))
+    run_job(defs, "train_job", instance)
+    today = days[-1].isoformat()
+    run_job(defs, "score_job", instance, tags={"dagster/partition": today})
+    print_results(paths.duckdb_path(base), today)
     print(f"[churn] done in {time.monotonic() - started:.0f}s")
     return 0
 

@@ -35,3 +35,7 @@ def mlflow_dir(base: Path | None = None) -> Path:
 
 def dagster_home(base: Path | None = None) -> Path:
     return (base or data_dir()) / "dagster_home"
+
+
+def reports_dir(base: Path | None = None) -> Path:
+    return (base or data_dir()) / "reports"

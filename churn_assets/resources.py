@@ -62,3 +62,46 @@ class PipelineSettings(dg.ConfigurableResource):
 
     def sql_params(self) -> dict:
         return self.model_dump()
+
+
+class MlflowTracking(dg.ConfigurableResource):
+    """MLflow tracking: a local SQLite store with artifacts under the data directory by default;
+    set `tracking_uri` (e.g. http://mlflow:5000) to use a remote server instead."""
+
+    tracking_uri: str = Field(default="", description="empty: sqlite:///<data dir>/mlflow/mlflow.db")
+    artifact_location: str = Field(default="", description="empty: <data dir>/mlflow/artifacts (local store only)")
+    experiment_name: str = Field(default="churn")
+    registered_model: str = Field(default="churn_model")
+    champion_alias: str = Field(default="champion")
+
+    def resolved_uri(self) -> str:
+        if self.tracking_uri:
+            return self.tracking_uri
+        folder = paths.mlflow_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{folder / 'mlflow.db'}"
+
+    def setup(self) -> str:
+        """Point mlflow at the store and make sure the experiment exists; returns its id."""
+        import mlflow
+
+        mlflow.set_tracking_uri(self.resolved_uri())
+        experiment = mlflow.get_experiment_by_name(self.experiment_name)
+        if experiment is None:
+            location = self.artifact_location or (
+                None if self.tracking_uri else (paths.mlflow_dir() / "artifacts").as_uri()
+            )
+            experiment_id = mlflow.create_experiment(self.experiment_name, artifact_location=location)
+        else:
+            experiment_id = experiment.experiment_id
+        mlflow.set_experiment(experiment_id=experiment_id)
+        return experiment_id
+
+    def client(self):
+        import mlflow
+
+        self.setup()
+        return mlflow.MlflowClient(self.resolved_uri())
+
+    def champion_uri(self) -> str:
+        return f"models:/{self.registered_model}@{self.champion_alias}"

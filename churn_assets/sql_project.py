@@ -52,8 +52,8 @@ def parse_model(path: Path, root: Path = SQL_DIR) -> SqlModel:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError as exc:
         raise ValueError(f"{path}: cannot parse SQL: {exc}") from exc
-    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
-    deps = sorted({f"{t.db}.{t.name}" for t in tree.find_all(exp.Table) if t.db and t.name not in ctes})
+    # CTE references carry no schema, so every schema-qualified table is a dependency
+    deps = sorted({f"{t.db}.{t.name}" for t in tree.find_all(exp.Table) if t.db})
     params = sorted({p.this for p in tree.find_all(exp.Placeholder) if isinstance(p.this, str)})
     return SqlModel(path, rel.parts[0], path.stem, sql, tuple(deps), tuple(params), _description(sql))
 

@@ -46,3 +46,40 @@ def print_summary(db_path: Path) -> None:
             print("\n== churn rate per as-of date (active users)")
             for d, split, n, rate in rates:
                 print(f"  {d}  {split:6s} {n:>8,} active  {rate:6.1%} churned")
+
+
+def print_results(db_path: Path, day: str) -> None:
+    """Champion vs oracle and baseline on the test window, tier counts, where today's list is."""
+    from churn_assets import paths
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        table = con.execute("SELECT model, roc_auc, pr_auc, oracle_roc_auc FROM reports.model_comparison").df()
+        champion = con.execute(
+            "SELECT DISTINCT model_version FROM scoring.risk_list WHERE as_of_date = CAST(? AS DATE)", [day]
+        ).fetchall()
+        tiers = con.execute(
+            "SELECT tier, count(*) FROM scoring.risk_list WHERE as_of_date = CAST(? AS DATE) GROUP BY 1", [day]
+        ).fetchall()
+    print("\n== models on the test window")
+    print(table.round(4).to_string(index=False))
+    import mlflow
+
+    from churn_assets.resources import MlflowTracking
+
+    tracking = MlflowTracking()
+    mv = tracking.client().get_model_version_by_alias(tracking.registered_model, tracking.champion_alias)
+    name = mv.tags.get("model", "?")
+    row = table[table["model"] == name]
+    oracle = table["oracle_roc_auc"].iloc[0]
+    recency = table.loc[table["model"] == "recency_rule", "roc_auc"]
+    print(f"\n== champion: {tracking.champion_uri()} = {name} (version {mv.version})")
+    if not row.empty:
+        print(f"   test ROC-AUC {row['roc_auc'].iloc[0]:.4f}   PR-AUC {row['pr_auc'].iloc[0]:.4f}")
+    if oracle == oracle and oracle is not None:
+        print(f"   oracle ROC-AUC {oracle:.4f} (simulator's ceiling)")
+    if not recency.empty:
+        print(f"   recency baseline ROC-AUC {recency.iloc[0]:.4f}")
+    counts = dict(tiers)
+    print(f"\n== risk list {day}: " + ", ".join(f"{t} {counts.get(t, 0):,}" for t in ("high", "medium", "low")))
+    print(f"   {paths.exports_dir() / 'risk_list' / (day + '.csv')}")
+    del mlflow, champion

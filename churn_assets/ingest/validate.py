@@ -43,7 +43,7 @@ def _check_column(col: Column, raw: pd.Series, day: date, now: datetime, max_fut
         typed = parse_timestamps(raw)
         reason[present & typed.isna()] = f"unparseable timestamp in {col.name}"
         limit = min(pd.Timestamp(day) + timedelta(days=1 + max_future_days), pd.Timestamp(now))
-        reason[typed.notna() & (typed >= limit) & reason.isna()] = f"{col.name} in the future of the file's day {day}"
+        reason[typed.notna() & (typed >= limit) & reason.isna()] = f"{col.name} in the future of the file's day"
     elif col.kind in ("float", "int"):
         typed = pd.to_numeric(raw, errors="coerce")
         reason[present & typed.isna()] = f"{col.name} is not a number"

@@ -1,0 +1,95 @@
+"""Daily scoring: every active user's churn probability, risk tier, top reasons and recommended action."""
+
+from datetime import date
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from churn_assets import paths
+from churn_assets.ml.actions import recommend_actions
+from churn_assets.ml.explain import explain
+from churn_assets.ml.reasons import reasons_frame
+from churn_assets.ml.tiers import assign_tiers
+from churn_assets.partitions import daily_partitions
+from churn_assets.resources import DuckDBWarehouse, MlflowTracking, PipelineSettings
+from churn_assets.scoring_features import point_in_time_features
+from churn_assets.tracking import load_champion
+
+RISK_LIST = "scoring.risk_list"
+
+
+class ScoringConfig(dg.Config):
+    tier_rule: str = Field(default="probability", description="'probability' (cut-offs are probabilities) or 'share' (top shares)")
+    high: float = Field(default=0.6, description="high tier: p >= high, or the top `high` share")
+    medium: float = Field(default=0.3, description="medium tier: p >= medium, or the next `medium` share")
+    n_reasons: int = Field(default=3, description="reasons per user")
+
+
+def risk_list(features: pd.DataFrame, model, config: ScoringConfig) -> pd.DataFrame:
+    p = model.predict_proba(features)[:, 1]
+    tiers = assign_tiers(p, {"rule": config.tier_rule, "high": config.high, "medium": config.medium})
+    reasons = explain(model, features, k=config.n_reasons)
+    out = pd.DataFrame({"user_id": features["user_id"], "as_of_date": features["as_of_date"], "churn_probability": p, "tier": tiers})
+    out = pd.concat([out, reasons_frame(reasons, k=config.n_reasons, index=out.index)], axis=1)
+    out["action"] = recommend_actions(list(tiers), reasons)
+    return out.sort_values("churn_probability", ascending=False).reset_index(drop=True)
+
+
+def export(df: pd.DataFrame, day: date) -> dict[str, str]:
+    folder = paths.exports_dir() / "risk_list"
+    folder.mkdir(parents=True, exist_ok=True)
+    parquet, csv = folder / f"{day.isoformat()}.parquet", folder / f"{day.isoformat()}.csv"
+    df.to_parquet(parquet, index=False)
+    df.to_csv(csv, index=False)
+    return {"parquet": str(parquet), "csv": str(csv)}
+
+
+@dg.asset(
+    key=dg.AssetKey(["scoring", "risk_list"]),
+    deps=[dg.AssetKey(["ml", "champion"]), dg.AssetKey(["staging", "orders"])],
+    partitions_def=daily_partitions,
+    group_name="scoring",
+    description="For the partition's day: every active user once, with the champion's churn probability, risk tier "
+    "(high / medium / low), top reasons in plain words and a recommended action. Kept in scoring.risk_list and "
+    "exported to <data dir>/exports/risk_list/<day>.parquet and .csv.",
+    kinds={"python", "duckdb"},
+)
+def scored_risk_list(
+    context: dg.AssetExecutionContext,
+    config: ScoringConfig,
+    duckdb: DuckDBWarehouse,
+    settings: PipelineSettings,
+    mlflow: MlflowTracking,
+) -> dg.MaterializeResult:
+    day = date.fromisoformat(context.partition_key)
+    champion = load_champion(mlflow)
+    if champion is None:
+        raise RuntimeError(f"no model has the alias {mlflow.champion_uri()}: materialize ml/champion first")
+    model, version = champion
+    with duckdb.connect() as con:
+        features = point_in_time_features(con, day, settings.sql_params())
+    scored = risk_list(features, model, config)
+    scored["model_version"] = str(version.version)
+    with duckdb.connect() as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS scoring")
+        con.register("frame", scored)
+        con.execute(f"CREATE TABLE IF NOT EXISTS {RISK_LIST} AS SELECT * FROM frame LIMIT 0")
+        con.execute("BEGIN TRANSACTION")
+        con.execute(f"DELETE FROM {RISK_LIST} WHERE as_of_date = ?", [day])
+        con.execute(f"INSERT INTO {RISK_LIST} BY NAME SELECT * FROM frame")
+        con.execute("COMMIT")
+        con.unregister("frame")
+    files = export(scored, day)
+    counts = scored["tier"].value_counts().reindex(["high", "medium", "low"], fill_value=0)
+    context.log.info(f"{day}: {len(scored)} users scored, tiers {counts.to_dict()}, list at {files['csv']}")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(scored),
+            "tier_counts": dg.MetadataValue.json({k: int(v) for k, v in counts.items()}),
+            "champion_version": str(version.version),
+            "export_csv": dg.MetadataValue.path(files["csv"]),
+            "export_parquet": dg.MetadataValue.path(files["parquet"]),
+            "top_20": dg.MetadataValue.md(scored.head(20).round(3).to_markdown(index=False)),
+        }
+    )

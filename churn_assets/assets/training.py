@@ -1,0 +1,164 @@
+"""Training assets: every registered model fitted on the train window, tracked in MLflow; the champion."""
+
+import time
+from pathlib import Path
+import tempfile
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from churn_assets.ml.champion import Candidate, decide_champion
+from churn_assets.ml.dataset import KEYS, split_frames
+from churn_assets.ml.metrics import binary_metrics
+from churn_assets.ml.models.calibration import CalibratedModel
+from churn_assets.ml.models.registry import create_model
+from churn_assets.ml.plots import plot_all
+from churn_assets.ml.thresholds import best_f1_threshold
+from churn_assets.resources import DuckDBWarehouse, MlflowTracking, PipelineSettings
+from churn_assets.tracking import apply_decision, load_champion, log_model_run
+
+PREDICTIONS = "ml.predictions"
+MODEL_RUNS = "ml.model_runs"
+
+
+class TrainingConfig(dg.Config):
+    models: list[str] = Field(
+        default=["recency_rule", "bgnbd", "logistic", "gbt"], description="registered model names to train"
+    )
+    calibration: str = Field(default="isotonic", description="isotonic | sigmoid | none (fitted on the validation window)")
+    seed: int = 7
+    gbt_n_estimators: int = 600
+    gbt_learning_rate: float = 0.03
+    gbt_num_leaves: int = 15
+    gbt_min_child_samples: int = 50
+    logistic_C: float = 0.5
+
+    def model_params(self, name: str) -> dict:
+        if name == "gbt":
+            return dict(
+                n_estimators=self.gbt_n_estimators, learning_rate=self.gbt_learning_rate,
+                num_leaves=self.gbt_num_leaves, min_child_samples=self.gbt_min_child_samples, seed=self.seed,
+            )
+        if name == "logistic":
+            return dict(C=self.logistic_C)
+        return {}
+
+
+def data_window(frames: dict, settings: PipelineSettings) -> dict:
+    window = {"horizon_days": settings.horizon_days, "lookback_days": settings.lookback_days}
+    for split, (X, _) in frames.items():
+        window[f"{split}_as_of_first"] = str(X["as_of_date"].min())
+        window[f"{split}_as_of_last"] = str(X["as_of_date"].max())
+        window[f"{split}_rows"] = len(X)
+    return window
+
+
+@dg.asset(
+    key=dg.AssetKey(["ml", "trained_models"]),
+    deps=[dg.AssetKey(["marts", "training_set"])],
+    group_name="training",
+    description="Fits every configured model (registry names) on the train window, calibrates on validation, "
+    "logs one MLflow run per model and writes validation/test predictions to ml.predictions.",
+    kinds={"python", "mlflow", "lightgbm"},
+)
+def trained_models(
+    context: dg.AssetExecutionContext,
+    config: TrainingConfig,
+    duckdb: DuckDBWarehouse,
+    settings: PipelineSettings,
+    mlflow: MlflowTracking,
+) -> dg.MaterializeResult:
+    with duckdb.connect() as con:
+        frames = split_frames(con.execute("SELECT * FROM marts.training_set").df())
+    (X_tr, y_tr), (X_va, y_va), (X_te, y_te) = frames["train"], frames["valid"], frames["test"]
+    window = data_window(frames, settings)
+    context.log.info(f"training set: {window}")
+    predictions, runs = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in config.models:
+            started = time.monotonic()
+            extra = {"horizon_days": float(settings.horizon_days)} if name == "bgnbd" else {}
+            model = create_model(name, **config.model_params(name), **extra)
+            model.fit(X_tr, y_tr, eval_set=(X_va, y_va))
+            if config.calibration != "none":
+                model = CalibratedModel(model, method=config.calibration).calibrate(X_va, y_va)
+            p_va, p_te = model.predict_proba(X_va)[:, 1], model.predict_proba(X_te)[:, 1]
+            threshold = best_f1_threshold(y_va, p_va)
+            metrics = {f"valid_{k}": v for k, v in binary_metrics(y_va, p_va, threshold).items()}
+            metrics |= {f"test_{k}": v for k, v in binary_metrics(y_te, p_te, threshold).items()}
+            metrics["threshold"] = threshold
+            metrics["train_seconds"] = time.monotonic() - started
+            plots = plot_all({name: (y_te, p_te)}, Path(tmp) / name, prefix=f"{name}_test_")
+            run_id, model_uri = log_model_run(
+                mlflow, model, run_name=name, params={"model": name, **model.params, **window},
+                metrics=metrics, X_example=X_te, plots=plots, tags={"kind": "churn_model", "model": name},
+            )
+            context.log.info(
+                f"{name}: valid AUC {metrics['valid_roc_auc']:.4f}, test AUC {metrics['test_roc_auc']:.4f} "
+                f"({metrics['train_seconds']:.1f}s, run {run_id})"
+            )
+            runs.append({"model": name, "run_id": run_id, "model_uri": model_uri, **{k: metrics[k] for k in (
+                "valid_roc_auc", "test_roc_auc", "valid_pr_auc", "test_pr_auc", "threshold", "train_seconds")}})
+            for split, X, y, p in (("valid", X_va, y_va, p_va), ("test", X_te, y_te, p_te)):
+                predictions.append(X[KEYS].assign(model=name, split=split, churned=y.to_numpy(), p_churn=p))
+    preds = pd.concat(predictions, ignore_index=True)
+    runs_df = pd.DataFrame(runs)
+    with duckdb.connect() as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS ml")
+        for table, df in ((PREDICTIONS, preds), (MODEL_RUNS, runs_df)):
+            con.register("frame", df)
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM frame")
+            con.unregister("frame")
+    shown = runs_df.drop(columns=["model_uri"]).round(4)
+    return dg.MaterializeResult(
+        metadata={
+            "models": dg.MetadataValue.md(shown.to_markdown(index=False)),
+            "data_window": dg.MetadataValue.json(window),
+            "mlflow_experiment": mlflow.experiment_name,
+        }
+    )
+
+
+@dg.asset(
+    key=dg.AssetKey(["ml", "champion"]),
+    deps=[trained_models],
+    group_name="training",
+    description="Registers the model that is best on validation as `churn_model@champion`, but only when it "
+    "also beats the current champion re-scored on the same test window. The decision is logged to MLflow.",
+    kinds={"python", "mlflow"},
+)
+def champion(context: dg.AssetExecutionContext, duckdb: DuckDBWarehouse, mlflow: MlflowTracking) -> dg.MaterializeResult:
+    from sklearn.metrics import roc_auc_score
+
+    with duckdb.connect() as con:
+        runs = con.execute(f"SELECT * FROM {MODEL_RUNS}").df()
+        test = con.execute("SELECT * FROM marts.training_set WHERE split = 'test'").df()
+    candidates = [
+        Candidate(r.model, r.valid_roc_auc, r.test_roc_auc, r.run_id, r.model_uri) for r in runs.itertuples()
+    ]
+    current = load_champion(mlflow)
+    champion_auc, current_version = None, None
+    if current is not None:
+        model, mv = current
+        current_version = str(mv.version)
+        try:
+            champion_auc = float(roc_auc_score(test["churned"], model.predict_proba(test)[:, 1]))
+        except Exception as exc:  # a champion that cannot score today's features cannot defend its title
+            context.log.warning(f"current champion v{mv.version} cannot score the test window: {exc}")
+            champion_auc = float("-inf")
+    decision = decide_champion(candidates, champion_auc)
+    context.log.info(decision.reason)
+    new_version = apply_decision(mlflow, decision)
+    version = new_version or current_version
+    return dg.MaterializeResult(
+        metadata={
+            "champion_model": decision.challenger.name if decision.promote else "(unchanged)",
+            "champion_version": version or "",
+            "promoted": decision.promote,
+            "decision": decision.reason,
+            "challenger_test_roc_auc": decision.challenger.test_auc,
+            "previous_champion_test_roc_auc": champion_auc if champion_auc is not None else float("nan"),
+            "model_uri": mlflow.champion_uri(),
+        }
+    )

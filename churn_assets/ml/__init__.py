@@ -1,0 +1,14 @@
+"""Pure-Python machine learning for churn_assets (no Dagster import here).
+
+Rooms:
+    models/      ChurnModel estimators (fit / predict_proba / contributions / save / load) and a registry
+    metrics.py   binary_metrics, lift and capture
+    thresholds.py  threshold rules (best F1, expected profit, fixed, top share)
+    plots.py     ROC, precision-recall, calibration and gains figures written as PNG
+    explain.py   per-row log-odds contributions of any model
+    reasons.py   top reasons per row in plain words (catalogue keyed by feature name)
+    tiers.py     risk tiers by probability or by top share
+    actions.py   recommended action from tier and reasons (data-driven rule table)
+
+Submodules are imported on use; importing this package is cheap.
+"""

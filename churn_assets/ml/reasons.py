@@ -1,0 +1,310 @@
+"""Top churn reasons per row in plain words.
+
+``top_reasons(contrib_df, X, k=3)`` picks, for each row, the k features with the largest positive
+log-odds contribution (those that push churn risk up most) and returns, per row, a list of
+``{"feature", "value", "contribution", "text", "kind"}`` dicts (fewer than k when fewer features push up).
+
+Texts come from ``CATALOGUE`` (exact feature names) and ``PATTERNS`` (regular expressions for families
+such as ``sessions_7d``); anything else gets the generic ``"<feature> = <value>"``. Each entry also has a
+``kind`` used by ``actions.recommend_action``:
+
+    service     complaints, late / slow deliveries, low ratings, negative reviews, cancels/refunds/returns
+    price       discount share, searches without a purchase
+    engagement  visits, page views, clicks, searches, logins, carts, session length, trends, last visit
+    recency     days since last order, usual gap, order counts, BG/NBD inputs
+    value       amounts spent, category breadth
+    profile     tenure, region, channel, membership, tags
+    other       generic fallback
+
+Assumptions about feature meaning: ``*_trend_7_30`` is the ratio of the 7-day daily rate to the 30-day
+daily rate (1 = steady, 0.4 = down 60%); ``*_rate`` / ``*_share`` columns are fractions in [0, 1].
+Contribution columns that are not columns of X (one-hot ``region_north``, ``missingindicator_x``,
+``cat__region_north``) are summed onto the longest X column they start with.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+BIAS_COLUMNS = ("bias", "_bias", "expected_value")
+
+
+@dataclass(frozen=True)
+class ReasonTemplate:
+    kind: str
+    render: Callable[[Any, Mapping[str, Any]], str]  # (value, context values of the same row) -> text
+    context: tuple[str, ...] = ()
+    missing: str | None = None  # text when the value is missing
+
+
+# ---- formatting helpers ---------------------------------------------------------------------
+def _n(v) -> int:
+    return int(round(float(v)))
+
+
+def _num(v) -> str:
+    if isinstance(v, str):
+        return v
+    v = float(v)
+    if v.is_integer():
+        return str(int(v))
+    return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+
+
+def _money(v) -> str:
+    return f"{float(v):,.2f}"
+
+
+def _pct(v) -> str:
+    return f"{round(float(v) * 100):.0f}%"
+
+
+def _count(v, one: str, many: str) -> str:
+    n = _n(v)
+    return f"no {many}" if n == 0 else f"1 {one}" if n == 1 else f"{n} {many}"
+
+
+def _times(r: float) -> str:
+    return f"{r:.0f}x" if r >= 10 else f"{round(r, 1):g}x"
+
+
+def _present(v) -> bool:
+    if v is None:
+        return False
+    try:
+        return not (isinstance(v, float) and math.isnan(v)) and not pd.isna(v)
+    except (TypeError, ValueError):
+        return True
+
+
+def _truthy(v) -> bool:
+    if isinstance(v, str):
+        return v.strip().lower() in ("1", "true", "yes", "y", "t")
+    return bool(float(v))
+
+
+def _last_order(v, ctx) -> str:
+    text = f"no order for {_n(v)} days"
+    gap, ratio = ctx.get("mean_gap_days"), ctx.get("recency_over_typical_gap")
+    r = float(v) / float(gap) if _present(gap) and float(gap) > 0 else (float(ratio) if _present(ratio) else None)
+    return f"{text}, {_times(r)} longer than usual" if r is not None and r >= 1.5 else text
+
+
+def _trend(noun: str):
+    def render(v, ctx) -> str:
+        v = float(v)
+        if v < 1:
+            return f"{noun} dropped by {round((1 - v) * 100):.0f}% this week vs the monthly average"
+        return f"{noun} this week {round((v - 1) * 100):.0f}% above the monthly average"
+    return render
+
+
+def _complaints(window: str):
+    def render(v, ctx) -> str:
+        n = _n(v)
+        if n == 0:
+            return f"no complaint in the last {window}"
+        return f"filed a complaint in the last {window}" if n == 1 else f"filed {n} complaints in the last {window}"
+    return render
+
+
+def T(kind: str, fn: Callable[[Any], str] | Callable[[Any, Mapping[str, Any]], str], context=(), missing=None,
+      with_ctx: bool = False) -> ReasonTemplate:
+    render = fn if with_ctx else (lambda v, ctx, _f=fn: _f(v))
+    return ReasonTemplate(kind, render, tuple(context), missing)
+
+
+CATALOGUE: dict[str, ReasonTemplate] = {
+    "days_since_last_order": T("recency", _last_order, ("mean_gap_days", "recency_over_typical_gap"),
+                               "no order on record", with_ctx=True),
+    "recency_over_typical_gap": T("recency", lambda v: f"time since last order is {_times(float(v))} the usual gap"),
+    "days_since_last_event": T("engagement", lambda v: f"no visit for {_n(v)} days", missing="no visit on record"),
+    "sessions_trend_7_30": T("engagement", _trend("visits"), with_ctx=True),
+    "page_views_trend_7_30": T("engagement", _trend("page views"), with_ctx=True),
+    "avg_session_minutes_30d": T("engagement", lambda v: f"visits lasted {float(v):.1f} minutes on average"
+                                                         " in the last 30 days"),
+    "searches_without_purchase_30d": T("price", lambda v: f"{_count(v, 'search', 'searches')} without a purchase"
+                                                          " in the last 30 days"),
+    "orders_total": T("recency", lambda v: f"{_count(v, 'order', 'orders')} in total"),
+    "days_since_first_order": T("recency", lambda v: f"first order {_n(v)} days ago"),
+    "mean_gap_days": T("recency", lambda v: f"usually orders every {_n(v)} days"),
+    "std_gap_days": T("recency", lambda v: f"gaps between orders vary by about {_n(v)} days"),
+    "amount_sum_90d": T("value", lambda v: f"spent {_money(v)} in the last 90 days"),
+    "amount_sum_total": T("value", lambda v: f"spent {_money(v)} in total"),
+    "amount_mean": T("value", lambda v: f"average order value {_money(v)}"),
+    "amount_max": T("value", lambda v: f"largest order {_money(v)}"),
+    "amount_min": T("value", lambda v: f"smallest order {_money(v)}"),
+    "discount_share": T("price", lambda v: f"{_pct(v)} of orders bought on discount"),
+    "category_count": T("value", lambda v: "bought from a single category" if _n(v) == 1
+                        else f"bought from {_n(v)} categories"),
+    "category_entropy": T("value", lambda v: f"category variety (entropy) {float(v):.2f}"),
+    "cancel_rate": T("service", lambda v: f"{_pct(v)} of orders cancelled"),
+    "refund_rate": T("service", lambda v: f"{_pct(v)} of orders refunded"),
+    "return_rate": T("service", lambda v: f"{_pct(v)} of orders returned"),
+    "mean_delivery_days": T("service", lambda v: f"deliveries took {float(v):.1f} days on average"),
+    "bgnbd_frequency": T("recency", lambda v: f"{_count(v, 'repeat purchase', 'repeat purchases')} so far"),
+    "bgnbd_recency": T("recency", lambda v: f"last repeat purchase {_n(v)} days after the first order"),
+    "bgnbd_T": T("recency", lambda v: f"first order {_n(v)} days ago"),
+    "reviews_90d": T("service", lambda v: f"{_count(v, 'review', 'reviews')} in the last 90 days"),
+    "rating_mean_90d": T("service", lambda v: f"average rating {float(v):.1f}/5 in the last 90 days"),
+    "rating_min_90d": T("service", lambda v: f"gave a {_n(v)}-star rating in the last 90 days"),
+    "negative_share_90d": T("service", lambda v: f"{_pct(v)} of reviews in the last 90 days were negative"),
+    "complaints_30d": T("service", _complaints("30 days"), with_ctx=True),
+    "complaints_90d": T("service", _complaints("90 days"), with_ctx=True),
+    "questions_90d": T("service", lambda v: f"asked {_count(v, 'question', 'questions')} in the last 90 days"),
+    "days_since_last_complaint": T("service", lambda v: f"last complaint {_n(v)} days ago",
+                                   missing="no complaint on record"),
+    "tenure_days": T("profile", lambda v: f"customer for {_n(v)} days"),
+    "region": T("profile", lambda v: f"region: {v}"),
+    "channel": T("profile", lambda v: f"acquisition channel: {v}"),
+    "membership": T("profile", lambda v: f"membership: {v}"),
+}
+
+_ACTIVITY_NOUNS = {
+    "logins": ("login", "logins"), "sessions": ("visit", "visits"), "page_views": ("page view", "page views"),
+    "clicks": ("click", "clicks"), "searches": ("search", "searches"),
+    "add_to_cart": ("item added to cart", "items added to cart"),
+}
+_TAG_LABELS = {"high_frequency": "a high-frequency buyer", "low_frequency": "a low-frequency buyer"}
+
+
+def _activity(m: re.Match) -> ReasonTemplate:
+    one, many = _ACTIVITY_NOUNS[m.group(1)]
+    return T("engagement", lambda v: f"{_count(v, one, many)} in the last {m.group(2)} days")
+
+
+def _orders(m: re.Match) -> ReasonTemplate:
+    return T("recency", lambda v: f"{_count(v, 'order', 'orders')} in the last {m.group(1)} days")
+
+
+def _late(m: re.Match) -> ReasonTemplate:
+    return T("service", lambda v: f"{_count(v, 'late delivery', 'late deliveries')} in the last {m.group(1)} days")
+
+
+def _tag(m: re.Match) -> ReasonTemplate:
+    label = _TAG_LABELS.get(m.group(1), m.group(1).replace("_", " "))
+    return T("profile", lambda v: f"tagged as {label}" if _truthy(v) else f"not tagged as {label}")
+
+
+PATTERNS: list[tuple[re.Pattern, Callable[[re.Match], ReasonTemplate]]] = [
+    (re.compile(r"^(logins|sessions|page_views|clicks|searches|add_to_cart)_(\d+)d$"), _activity),
+    (re.compile(r"^orders_(\d+)d$"), _orders),
+    (re.compile(r"^late_deliveries_(\d+)d$"), _late),
+    (re.compile(r"^tag_(.+)$"), _tag),
+]
+
+
+@lru_cache(maxsize=4096)
+def lookup(feature: str) -> ReasonTemplate | None:
+    """The catalogue entry for a feature name, or None (generic text, kind "other")."""
+    if feature in CATALOGUE:
+        return CATALOGUE[feature]
+    for pattern, make in PATTERNS:
+        m = pattern.match(feature)
+        if m:
+            return make(m)
+    return None
+
+
+def kind_of(feature: str) -> str:
+    t = lookup(feature)
+    return t.kind if t else "other"
+
+
+def reason_text(feature: str, value: Any, context: Mapping[str, Any] | None = None) -> str:
+    """Plain-words text for one feature value (``context``: other values of the same row)."""
+    t = lookup(feature)
+    if not _present(value):
+        return (t.missing if t and t.missing else None) or f"{feature.replace('_', ' ')} not known"
+    if t is not None:
+        try:
+            return t.render(value, context or {})
+        except (TypeError, ValueError):
+            pass
+    return f"{feature} = {_num(value) if not isinstance(value, str) else value}"
+
+
+# ---- selecting the top reasons ----------------------------------------------------------------
+def source_column(name: str, columns: Sequence[str]) -> str:
+    """Map a transformed column name (one-hot, missing indicator, prefixed) back to a column of X."""
+    if name in columns:
+        return name
+    stripped = re.sub(r"^(num__|cat__|remainder__)", "", name)
+    stripped = re.sub(r"^missingindicator_", "", stripped)
+    if stripped in columns:
+        return stripped
+    best = ""
+    for c in columns:
+        if len(c) > len(best) and (stripped.startswith(c + "_") or stripped.startswith(c + "=")):
+            best = c
+    return best or name
+
+
+def _py(v) -> Any:
+    if not _present(v):
+        return None
+    if isinstance(v, (np.integer, np.floating, np.bool_)):
+        return v.item()
+    return v
+
+
+def top_reasons(contrib_df: pd.DataFrame, X: pd.DataFrame, k: int = 3,
+                min_contribution: float = 0.0) -> list[list[dict]]:
+    """The k features pushing churn risk up most per row (contribution > ``min_contribution``)."""
+    if len(contrib_df) != len(X):
+        raise ValueError("contrib_df and X must have the same rows")
+    contrib = contrib_df.drop(columns=[c for c in BIAS_COLUMNS if c in contrib_df.columns])
+    cols = list(X.columns)
+    sources = [source_column(str(c), cols) for c in contrib.columns]
+    if sources != [str(c) for c in contrib.columns]:
+        contrib = contrib.T.groupby(np.asarray(sources), sort=False).sum().T
+    names = [str(c) for c in contrib.columns]
+    C = np.nan_to_num(contrib.to_numpy(dtype="float64"), nan=-np.inf)
+    n, m = C.shape
+    k = min(k, m)
+    if n == 0 or k <= 0:
+        return [[] for _ in range(n)]
+    idx = np.argpartition(-C, k - 1, axis=1)[:, :k] if k < m else np.tile(np.arange(m), (n, 1))
+    vals = np.take_along_axis(C, idx, axis=1)
+    order = np.argsort(-vals, axis=1, kind="stable")
+    idx, vals = np.take_along_axis(idx, order, axis=1), np.take_along_axis(vals, order, axis=1)
+    valid = vals > min_contribution
+
+    texts = np.empty((n, k), dtype=object)
+    values = np.empty((n, k), dtype=object)
+    for j in np.unique(idx[valid]):
+        feat = names[j]
+        rows, pos = np.nonzero(valid & (idx == j))
+        col = X[feat].to_numpy()[rows] if feat in X.columns else np.full(len(rows), None, dtype=object)
+        t = lookup(feat)
+        ctx_cols = [c for c in (t.context if t else ()) if c in X.columns]
+        ctx_arrays = {c: X[c].to_numpy()[rows] for c in ctx_cols}
+        for r_i, (row, q) in enumerate(zip(rows, pos)):
+            v = _py(col[r_i])
+            ctx = {c: _py(a[r_i]) for c, a in ctx_arrays.items()}
+            values[row, q] = v
+            texts[row, q] = reason_text(feat, v, ctx)
+
+    kinds = {j: kind_of(names[j]) for j in np.unique(idx[valid])}
+    out: list[list[dict]] = []
+    for i in range(n):
+        out.append([
+            {"feature": names[idx[i, q]], "value": values[i, q], "contribution": float(vals[i, q]),
+             "text": texts[i, q], "kind": kinds[idx[i, q]]}
+            for q in range(k) if valid[i, q]
+        ])
+    return out
+
+
+def reasons_frame(reasons: list[list[dict]], k: int = 3, index=None) -> pd.DataFrame:
+    """Flatten top_reasons output: columns reason_1..k (text) and reason_features ("a,b,c")."""
+    data = {f"reason_{q + 1}": [r[q]["text"] if len(r) > q else None for r in reasons] for q in range(k)}
+    data["reason_features"] = [",".join(d["feature"] for d in r) for r in reasons]
+    return pd.DataFrame(data, index=index)

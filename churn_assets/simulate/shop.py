@@ -1,0 +1,148 @@
+"""The day loop: evolve the latent state, render the day's landing files, write the truth.
+
+Nothing of a day is kept once its files are written, except the per-user state (a few numpy arrays)
+and the feedback (reviews, complaints) already scheduled for later days.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, time as dtime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from churn_assets.simulate.config import DAY_S, ShopConfig
+from churn_assets.simulate.dynamics import (
+    NEVER,
+    decay,
+    initial_state,
+    make_calendar,
+    order_intensity,
+    p_no_paid_order,
+    step_dropout,
+)
+from churn_assets.simulate.messy import MessyMaker
+from churn_assets.simulate.orders import apply_shocks, draw_orders, feedback_frame, orders_frame
+from churn_assets.simulate.population import draw_population, user_ids, users_frame
+from churn_assets.simulate.sessions import FADING, PURCHASE, SHOPPING_AROUND, BROWSE, build_sessions
+from churn_assets.simulate.writers import TruthWriter, write_json, write_reviews, write_text_file
+
+KINDS = ("users", "orders", "events", "reviews")
+SHOPPING_AROUND_RATE = 0.3  # sessions per day of a customer who gave up, once the complaint is posted
+FADE_DAYS = 10.0  # visits of a customer who left decay with this time constant
+PROMO_BROWSE = 0.3  # extra browsing on sale days, times the discount responsiveness
+
+
+def _browse_sessions(st, pop, cal, t: int, re: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(user, mode) of the day's sessions that are not purchases."""
+    joined = st.joined
+    alive = joined & st.alive
+    searching = alive & st.giveup & (t > st.complaint_day)
+    normal = alive & ~searching
+    since = t - st.death_day
+    fading = joined & ~st.alive & (since < 8 * FADE_DAYS)
+    rate = np.zeros(len(joined))
+    rate[normal] = pop.browse0[normal] * st.e[normal] * cal.season[t] * (1 + PROMO_BROWSE * pop.rho[normal] * cal.promo[t])
+    rate[searching] = SHOPPING_AROUND_RATE
+    rate[fading] = 0.5 * pop.browse0[fading] * np.exp(-since[fading] / FADE_DAYS)
+    who = np.flatnonzero(rate > 0)
+    n = re.poisson(rate[who])
+    user = np.repeat(who, n)
+    mode = np.where(searching[user], SHOPPING_AROUND, np.where(fading[user], FADING, BROWSE))
+    return user, mode
+
+
+def simulate_shop(out_dir: Path, config: ShopConfig = ShopConfig()) -> dict:
+    """Simulate the shop day by day into out_dir/landing/<kind>/YYYY-MM-DD.* and out_dir/truth/.
+
+    Returns a summary: rows written per kind, messy rows per kind and type, truth rows, elapsed seconds.
+    """
+    cfg = config
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    landing, truth_dir = out_dir / "landing", out_dir / "truth"
+    for kind in KINDS:
+        (landing / kind).mkdir(parents=True, exist_ok=True)
+    truth_dir.mkdir(parents=True, exist_ok=True)
+
+    r_pop, r_cal, r_init, rs, re, r_messy = (np.random.default_rng(s) for s in np.random.SeedSequence(cfg.seed).spawn(6))
+    pop = draw_population(cfg, r_pop)
+    cal = make_calendar(cfg, r_cal)
+    st = initial_state(pop, r_init)
+    ids = user_ids(cfg.n_users)
+    start_epoch = int(datetime.combine(cfg.start_date, dtime(0), tzinfo=timezone.utc).timestamp())
+    messy = MessyMaker(cfg.messy_share, cfg.n_users, r_messy)
+    truth = TruthWriter(truth_dir / "churn_truth.parquet") if cfg.write_truth else None
+    pending: dict[int, list[pd.DataFrame]] = {}
+    rows = dict.fromkeys(KINDS, 0)
+    order_counter = session_counter = 0
+    try:
+        for t in range(cfg.n_days):
+            day = cfg.start_date + timedelta(days=t)
+            day_epoch = start_epoch + t * DAY_S
+            # --- who is around today
+            lo = 0 if t == 0 else int(np.searchsorted(pop.signup_day, t, "left"))
+            hi = int(np.searchsorted(pop.signup_day, t, "right"))
+            st.joined[lo:hi] = True
+            around = np.flatnonzero(st.joined & st.alive)
+            decay(st, pop, around)
+            step_dropout(st, pop, around, t, rs)
+            alive = around[st.alive[around]]
+            # --- orders and what they do to the customers
+            lam = order_intensity(st, pop, alive, t, cal)
+            orders = draw_orders(cfg, pop, alive, lam, t, cal.promo[t], order_counter, rs, re)
+            order_counter += len(orders)
+            apply_shocks(st, orders, rs)
+            # --- sessions: browsing + one purchase session per order
+            b_user, b_mode = _browse_sessions(st, pop, cal, t, re)
+            s_user = np.r_[orders.user, b_user]
+            s_mode = np.r_[np.full(len(orders), PURCHASE), b_mode]
+            s_cat = np.r_[orders.category.astype(np.int64), np.full(len(b_user), -1)]
+            events, ends = build_sessions(s_user, s_mode, s_cat, t, start_epoch, pop, ids, session_counter, re)
+            session_counter += len(s_user)
+            orders.ts = day_epoch + np.minimum(ends[: len(orders)] + re.integers(20, 120, len(orders)), DAY_S - 1)
+            # --- feedback, posted on its own (later) day
+            feedback = feedback_frame(orders, pop, ids, t, start_epoch, re)
+            for due, group in feedback.groupby("_day", sort=True):
+                if due < cfg.n_days:
+                    pending.setdefault(int(due), []).append(group)
+            todays = pending.pop(t, [])
+            reviews = pd.concat(todays, ignore_index=True).sort_values("ts", kind="stable") if todays else feedback.iloc[:0]
+            # --- files of the day
+            stem = day.isoformat()
+            users = users_frame(pop, ids, np.arange(lo, hi), start_epoch)
+            rows["users"] += write_text_file(landing / "users" / f"{stem}.csv", "users", users, messy, day_epoch, "csv")
+            rows["orders"] += write_text_file(
+                landing / "orders" / f"{stem}.csv", "orders", orders_frame(orders, ids), messy, day_epoch, "csv"
+            )
+            rows["events"] += write_text_file(landing / "events" / f"{stem}.jsonl", "events", events, messy, day_epoch, "jsonl")
+            rows["reviews"] += write_reviews(landing / "reviews" / f"{stem}.parquet", reviews, messy, day_epoch)
+            # --- ground truth at the end of the day
+            if truth is not None and t % cfg.truth_every_days == 0:
+                eligible = np.flatnonzero(st.n_paid > 0)
+                truth.write(ids[eligible], day, p_no_paid_order(st, pop, eligible, t, cfg.horizon_days, cal))
+    finally:
+        if truth is not None:
+            truth.close()
+
+    latent = pop.frame(ids)
+    for name in ("alive", "death_day", "giveup", "complaint_day", "n_paid", "late_orders", "failures", "complaints", "D", "e"):
+        latent[f"final_{name}"] = getattr(st, name)
+    latent.loc[latent["final_death_day"] == NEVER, "final_death_day"] = -1
+    latent.loc[latent["final_complaint_day"] == NEVER, "final_complaint_day"] = -1
+    latent.to_parquet(truth_dir / "users.parquet", index=False)
+    summary = {
+        "config": cfg.as_dict(),
+        "first_day": cfg.start_date.isoformat(),
+        "last_day": (cfg.start_date + timedelta(days=cfg.n_days - 1)).isoformat(),
+        "rows": rows,
+        "messy": messy.summary(),
+        "messy_total": {k: sum(v.values()) for k, v in messy.summary().items()},
+        "truth_rows": truth.rows if truth is not None else 0,
+        "users_with_paid_order": int((st.n_paid > 0).sum()),
+        "elapsed_s": round(time.perf_counter() - started, 2),
+    }
+    write_json(truth_dir / "summary.json", summary)
+    return summary

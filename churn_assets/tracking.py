@@ -1,0 +1,97 @@
+"""MLflow bookkeeping: one run per trained model, the registered model and its `champion` alias."""
+
+from __future__ import annotations
+
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+
+from churn_assets.ml.champion import ChampionDecision
+from churn_assets.ml.models.base import ChurnModel
+from churn_assets.ml.pyfunc import ChurnPyfunc
+from churn_assets.resources import MlflowTracking
+
+RUNTIME_PACKAGES = ("mlflow", "pandas", "numpy", "scikit-learn", "lightgbm", "scipy", "joblib")
+
+
+def pip_requirements() -> list[str]:
+    return [f"{name}=={version(name)}" for name in RUNTIME_PACKAGES]
+
+
+def _flat_params(params: dict[str, Any]) -> dict[str, str]:
+    return {k: str(v)[:500] for k, v in params.items()}
+
+
+def log_model_run(
+    tracking: MlflowTracking,
+    model: ChurnModel,
+    run_name: str,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    X_example: pd.DataFrame,
+    plots: dict[str, Path] | None = None,
+    tags: dict[str, str] | None = None,
+) -> tuple[str, str]:
+    """Log params, metrics, plots and the model (pyfunc with signature and pinned pip requirements).
+
+    Returns (run_id, model_uri)."""
+    tracking.setup()
+    example = X_example.head(50)
+    with mlflow.start_run(run_name=run_name, tags=tags or {}) as run:
+        mlflow.log_params(_flat_params(params))
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v == v})
+        for path in (plots or {}).values():
+            mlflow.log_artifact(str(path), artifact_path="plots")
+        with tempfile.TemporaryDirectory() as tmp:
+            model_dir = model.save(Path(tmp) / "churn_model")
+            wrapper = ChurnPyfunc()
+            wrapper.model = model
+            signature = infer_signature(example, wrapper.predict(None, example))
+            wrapper.model = None
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=wrapper,
+                artifacts={"model_dir": str(model_dir)},
+                signature=signature,
+                pip_requirements=pip_requirements(),
+            )
+    return run.info.run_id, info.model_uri
+
+
+def load_champion(tracking: MlflowTracking) -> tuple[ChurnModel, Any] | None:
+    """The model behind `<registered_model>@champion` and its version, or None when there is none yet."""
+    client = tracking.client()
+    try:
+        mv = client.get_model_version_by_alias(tracking.registered_model, tracking.champion_alias)
+    except MlflowException:
+        return None
+    pyfunc = mlflow.pyfunc.load_model(tracking.champion_uri())
+    return pyfunc.unwrap_python_model().model, mv
+
+
+def apply_decision(tracking: MlflowTracking, decision: ChampionDecision, extra_tags: dict[str, str] | None = None) -> str | None:
+    """Register the challenger and move the alias when the decision says so; log the decision as a run.
+
+    Returns the new champion's version, or None when the champion was kept."""
+    tracking.setup()
+    new_version = None
+    if decision.promote:
+        mv = mlflow.register_model(decision.challenger.model_uri, tracking.registered_model)
+        client = tracking.client()
+        client.set_registered_model_alias(tracking.registered_model, tracking.champion_alias, mv.version)
+        client.set_model_version_tag(tracking.registered_model, mv.version, "model", decision.challenger.name)
+        client.set_model_version_tag(tracking.registered_model, mv.version, "test_roc_auc", f"{decision.challenger.test_auc:.4f}")
+        new_version = str(mv.version)
+    with mlflow.start_run(run_name="champion_decision", tags={"kind": "champion_decision", **(extra_tags or {})}):
+        mlflow.log_params({"challenger": decision.challenger.name, "promoted": decision.promote, "reason": decision.reason[:500]})
+        metrics = {"challenger_valid_roc_auc": decision.challenger.valid_auc, "challenger_test_roc_auc": decision.challenger.test_auc}
+        if decision.champion_test_auc is not None:
+            metrics["champion_test_roc_auc"] = decision.champion_test_auc
+        mlflow.log_metrics(metrics)
+    return new_version

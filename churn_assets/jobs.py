@@ -15,8 +15,8 @@ ingest_job = dg.define_asset_job(
 )
 build_job = dg.define_asset_job(
     "build_job",
-    selection=dg.AssetSelection.groups("staging", "features", "labels"),
-    description="Staging, point-in-time features, labels and the training set from the raw tables.",
+    selection=dg.AssetSelection.groups("staging", "text", "features", "labels"),
+    description="Staging, the review-text model, point-in-time features, labels and the training set.",
     executor_def=dg.in_process_executor,
 )
 train_job = dg.define_asset_job(

@@ -56,6 +56,7 @@ class PipelineSettings(dg.ConfigurableResource):
     loyal_min_orders: int = Field(default=5, description="tag_loyal: paid orders in total at least")
     new_user_days: int = Field(default=30, description="tag_new: tenure below")
     dormant_days: int = Field(default=60, description="tag_dormant: days since last order above")
+    sequence_max_items: int = Field(default=160, description="behaviour sequences keep the latest N history items")
     n_test_dates: int = Field(default=2, description="newest labelled as-of dates used as the test window")
     n_valid_dates: int = Field(default=2, description="as-of dates before the test window used for validation")
     embargo: bool = Field(default=True, description="keep label windows of train/valid/test from overlapping")

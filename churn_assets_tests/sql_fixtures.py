@@ -22,6 +22,7 @@ import pandas as pd
 
 from churn_assets.contract import SOURCES
 from churn_assets.ingest.store import ensure_tables
+from churn_assets.warehouse import ensure_review_negativity
 from churn_assets.sql_project import load_models, run_model, topo_order
 
 # Every parameter the SQL models bind, with the defaults of churn_assets.resources.PipelineSettings.
@@ -37,6 +38,7 @@ DEFAULT_SQL_PARAMS: dict[str, Any] = {
     "loyal_min_orders": 5,
     "new_user_days": 30,
     "dormant_days": 60,
+    "sequence_max_items": 160,
 }
 
 AS_OF = date(2024, 3, 31)
@@ -89,6 +91,7 @@ def empty_db() -> duckdb.DuckDBPyConnection:
     con.execute("SET threads = 1")
     for spec in SOURCES.values():
         ensure_tables(con, spec)
+    ensure_review_negativity(con)
     return con
 
 

@@ -15,6 +15,7 @@ from churn_assets.ml.oracle import oracle_auc
 from churn_assets.ml.plots import plot_all
 from churn_assets.ml.thresholds import choose_threshold
 from churn_assets.resources import DuckDBWarehouse, MlflowTracking
+from churn_assets.warehouse import replace_table
 
 COMPARISON = "reports.model_comparison"
 
@@ -72,10 +73,7 @@ def evaluation(
     curves = {m: (p.loc[p["split"] == "test", "churned"], p.loc[p["split"] == "test", "p_churn"]) for m, p in preds.groupby("model", sort=False)}
     plots = plot_all(curves, out_dir)
     with duckdb.connect() as con:
-        con.execute("CREATE SCHEMA IF NOT EXISTS reports")
-        con.register("frame", table)
-        con.execute(f"CREATE OR REPLACE TABLE {COMPARISON} AS SELECT * FROM frame")
-        con.unregister("frame")
+        replace_table(con, COMPARISON, table)
     table.to_csv(out_dir / "model_comparison.csv", index=False)
     mlflow.setup()
     with mlflow_lib.start_run(run_name="evaluation", tags={"kind": "evaluation"}):

@@ -17,6 +17,7 @@ from churn_assets.ml.plots import plot_all
 from churn_assets.ml.thresholds import best_f1_threshold
 from churn_assets.resources import DuckDBWarehouse, MlflowTracking, PipelineSettings
 from churn_assets.tracking import apply_decision, load_champion, log_model_run
+from churn_assets.warehouse import replace_table
 
 PREDICTIONS = "ml.predictions"
 MODEL_RUNS = "ml.model_runs"
@@ -105,11 +106,8 @@ def trained_models(
     preds = pd.concat(predictions, ignore_index=True)
     runs_df = pd.DataFrame(runs)
     with duckdb.connect() as con:
-        con.execute("CREATE SCHEMA IF NOT EXISTS ml")
-        for table, df in ((PREDICTIONS, preds), (MODEL_RUNS, runs_df)):
-            con.register("frame", df)
-            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM frame")
-            con.unregister("frame")
+        replace_table(con, PREDICTIONS, preds)
+        replace_table(con, MODEL_RUNS, runs_df)
     shown = runs_df.drop(columns=["model_uri"]).round(4)
     return dg.MaterializeResult(
         metadata={

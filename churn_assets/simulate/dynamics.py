@@ -22,9 +22,9 @@ from churn_assets.simulate.config import ShopConfig
 from churn_assets.simulate.population import Population
 
 DELTA_D = 0.965  # daily retention of dissatisfaction (half-life ~20 days)
-BETA_D = 0.9  # hazard multiplier exp(BETA_D * D)
-GAMMA_D = 0.35  # order intensity multiplier exp(-GAMMA_D * D)
-C_E = 1.5  # hazard multiplier 1 + C_E * (1 - e): disengaged customers leave more easily
+BETA_D = 1.0  # hazard multiplier exp(BETA_D * D)
+GAMMA_D = 0.5  # order intensity multiplier exp(-GAMMA_D * D)
+C_E = 1.0  # hazard multiplier 1 + C_E * (1 - e): disengaged customers leave more easily
 GIVEUP_HAZARD = 0.07  # extra daily hazard of a customer who gave up after a complaint
 GIVEUP_RATE_MULT = 0.05  # ... who also (almost) stops ordering
 HAZARD_CAP = 0.5

@@ -33,8 +33,8 @@ PAID, CANCELLED, REFUNDED, RETURNED = 0, 1, 2, 3
 LATE_P = 0.06  # base probability of a late delivery (times the region's multiplier)
 LATE_DAYS = 7.0  # a delivery this slow counts as late
 # dissatisfaction added by an order outcome
-SHOCK_LATE, SHOCK_FAIL, SHOCK_RETURN, SHOCK_CANCEL = 0.6, 1.4, 0.45, 0.3
-P_GIVEUP = 0.3  # probability that a complaint comes with giving up on the shop
+SHOCK_LATE, SHOCK_FAIL, SHOCK_RETURN, SHOCK_CANCEL = 1.0, 4.5, 0.5, 0.3
+P_GIVEUP = 0.5  # probability that a complaint comes with giving up on the shop
 
 
 @dataclass
@@ -106,7 +106,7 @@ def draw_orders(
     )
 
 
-def apply_shocks(st: State, orders: DayOrders, rs: np.random.Generator) -> None:
+def apply_shocks(st: State, pop: Population, orders: DayOrders, rs: np.random.Generator) -> None:
     """End-of-day update of the latent state from the day's orders."""
     u = orders.user
     if len(u) == 0:
@@ -118,7 +118,7 @@ def apply_shocks(st: State, orders: DayOrders, rs: np.random.Generator) -> None:
         SHOCK_LATE * orders.late + SHOCK_FAIL * (orders.fail > 0) + SHOCK_RETURN * returned
         + SHOCK_CANCEL * (orders.status == CANCELLED)
     )
-    st.D += np.bincount(u, weights=shock, minlength=n_users)
+    st.D += np.bincount(u, weights=shock * pop.tolerance[u], minlength=n_users)
     paid_count = np.bincount(u[paid], minlength=n_users).astype(np.int32)
     st.n_paid += paid_count
     got = paid_count > 0
@@ -126,7 +126,7 @@ def apply_shocks(st: State, orders: DayOrders, rs: np.random.Generator) -> None:
     st.late_orders += np.bincount(u[orders.late], minlength=n_users).astype(np.int32)
     st.failures += np.bincount(u[orders.fail > 0], minlength=n_users).astype(np.int32)
     st.complaints += np.bincount(u[orders.complaint], minlength=n_users).astype(np.int32)
-    gives_up = orders.complaint & (rs.random(len(u)) < P_GIVEUP) & ~st.giveup[u]
+    gives_up = orders.complaint & (rs.random(len(u)) < P_GIVEUP * pop.tolerance[u]) & ~st.giveup[u]
     gu, gday = u[gives_up], orders.complaint_day[gives_up]
     st.giveup[gu] = True
     np.minimum.at(st.complaint_day, gu, gday.astype(np.int32))

@@ -66,6 +66,7 @@ class Population:
     fail_rate: np.ndarray  # probability of a hidden service failure per order
     review_prop: np.ndarray  # multiplier of the review probability
     rating_bias: np.ndarray  # the user's mood when rating
+    tolerance: np.ndarray  # multiplier of the dissatisfaction shocks (frequent buyers forgive more)
 
     @property
     def n(self) -> int:
@@ -115,7 +116,7 @@ def draw_population(cfg: ShopConfig, rng: np.random.Generator) -> Population:
     q = 1.0 - rng.beta(1.2, 11.0, size=n)
     rho = np.where(rng.random(n) < 0.35, rng.uniform(0.8, 3.0, size=n), 0.0)
     kappa = np.exp(np.log(1 / 70) + 0.6 * rng.standard_normal(n))
-    e_floor = rng.uniform(0.2, 0.65, size=n)
+    e_floor = rng.uniform(0.35, 0.8, size=n)
     browse0 = cfg.browse_rate * np.exp(0.5 * rng.standard_normal(n)) * (0.5 + lam0 / cfg.order_rate)
     spend = 0.3 * rng.standard_normal(n)
     fail_rate = np.clip(cfg.service_failure_rate * np.exp(0.6 * rng.standard_normal(n) - 0.18), 0, 0.5)
@@ -140,6 +141,7 @@ def draw_population(cfg: ShopConfig, rng: np.random.Generator) -> Population:
         fail_rate=fail_rate,
         review_prop=review_prop,
         rating_bias=rating_bias,
+        tolerance=(1.0 + lam0 / cfg.order_rate) ** -0.4,
     )
 
 

@@ -30,7 +30,7 @@ from churn_assets.simulate.sessions import FADING, PURCHASE, SHOPPING_AROUND, BR
 from churn_assets.simulate.writers import TruthWriter, write_json, write_reviews, write_text_file
 
 KINDS = ("users", "orders", "events", "reviews")
-SHOPPING_AROUND_RATE = 0.3  # sessions per day of a customer who gave up, once the complaint is posted
+SHOPPING_AROUND_RATE = 0.2  # sessions per day of a customer who gave up, once the complaint is posted
 FADE_DAYS = 10.0  # visits of a customer who left decay with this time constant
 PROMO_BROWSE = 0.3  # extra browsing on sale days, times the discount responsiveness
 
@@ -94,7 +94,7 @@ def simulate_shop(out_dir: Path, config: ShopConfig = ShopConfig()) -> dict:
             lam = order_intensity(st, pop, alive, t, cal)
             orders = draw_orders(cfg, pop, alive, lam, t, cal.promo[t], order_counter, rs, re)
             order_counter += len(orders)
-            apply_shocks(st, orders, rs)
+            apply_shocks(st, pop, orders, rs)
             # --- sessions: browsing + one purchase session per order
             b_user, b_mode = _browse_sessions(st, pop, cal, t, re)
             s_user = np.r_[orders.user, b_user]

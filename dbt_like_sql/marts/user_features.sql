@@ -1,6 +1,7 @@
 -- The wide feature table the models train and score on: one row per (user_id, as_of_date) of
 -- features.active_users with the columns of features.user_activity, user_orders, user_reviews and
--- user_profile. Missing sources are neutral: counts, rates and shares 0; means, min/max, trends,
+-- user_profile, the review-text signals (features.user_text_signals) and the behaviour token sequence
+-- (features.user_event_tokens, read by the BERT models only). Missing sources are neutral: counts, rates and shares 0; means, min/max, trends,
 -- days-since and BG/NBD days NULL (the models impute them); categories 'unknown' (membership 'none').
 -- User tags (0/1): tag_high_frequency = orders_90d >= $high_frequency_orders; tag_loyal = tenure_days >=
 -- $loyal_tenure_days and orders_total >= $loyal_min_orders; tag_low_frequency = orders_90d <= 1;
@@ -92,7 +93,15 @@ SELECT
     CASE
         WHEN uo.days_since_last_order IS NULL OR uo.days_since_last_order > CAST($dormant_days AS INTEGER)
         THEN 1 ELSE 0
-    END AS tag_dormant
+    END AS tag_dormant,
+    -- review text model (NULL when the user wrote nothing in the window)
+    ts.text_neg_mean_30d,
+    ts.text_neg_max_30d,
+    ts.text_neg_mean_90d,
+    ts.text_neg_max_90d,
+    -- behaviour sequence for the BERT models
+    COALESCE(et.event_tokens, 'now_empty') AS event_tokens,
+    COALESCE(et.sequence_items, 0) AS sequence_items
 FROM features.active_users AS a
 LEFT JOIN features.user_activity AS ua
     ON ua.user_id = a.user_id
@@ -106,3 +115,9 @@ LEFT JOIN features.user_reviews AS ur
 LEFT JOIN features.user_profile AS up
     ON up.user_id = a.user_id
     AND up.as_of_date = a.as_of_date
+LEFT JOIN features.user_text_signals AS ts
+    ON ts.user_id = a.user_id
+    AND ts.as_of_date = a.as_of_date
+LEFT JOIN features.user_event_tokens AS et
+    ON et.user_id = a.user_id
+    AND et.as_of_date = a.as_of_date

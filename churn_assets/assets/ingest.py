@@ -9,7 +9,7 @@ import pandas as pd
 
 from churn_assets import paths
 from churn_assets.contract import INGEST_ORDER, SOURCES, SourceSpec
-from churn_assets.ingest.store import PartitionCounts, ensure_tables, ingest_partition, known_user_ids
+from churn_assets.ingest.store import PartitionCounts, ensure_tables, ingest_partition
 from churn_assets.partitions import daily_partitions
 from churn_assets.resources import DuckDBWarehouse
 
@@ -46,9 +46,8 @@ def _build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         with duckdb.connect() as con:
             for s in SOURCES.values():
                 ensure_tables(con, s)
-            known = known_user_ids(con) if spec.references_users else None
             for i, day in enumerate(days, start=1):
-                counts.append(ingest_partition(con, landing, spec, day, known_users=known))
+                counts.append(ingest_partition(con, landing, spec, day))
                 if i % 30 == 0 or i == len(days):
                     context.log.info(f"{spec.kind}: {i}/{len(days)} partitions ingested")
         total = {k: sum(getattr(c, k) for c in counts) for k in ("files", "read", "accepted", "rejected", "duplicates")}

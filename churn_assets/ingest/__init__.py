@@ -2,6 +2,6 @@
 
 from churn_assets.ingest.read_files import LandingFileError, partition_files, read_landing_file
 from churn_assets.ingest.store import ingest_partition
-from churn_assets.ingest.validate import validate_rows
+from churn_assets.ingest.validate import validation_sql
 
-__all__ = ["LandingFileError", "ingest_partition", "partition_files", "read_landing_file", "validate_rows"]
+__all__ = ["LandingFileError", "ingest_partition", "partition_files", "read_landing_file", "validation_sql"]

@@ -9,12 +9,13 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from churn_assets.contract import LANDING_SUFFIXES, SourceSpec
@@ -106,28 +107,40 @@ def _read_csv(path: Path, spec: SourceSpec) -> FileRead:
 
 
 def _read_jsonl(path: Path, spec: SourceSpec) -> FileRead:
-    good, lines, bad = [], [], []
+    """JSON lines parsed by DuckDB's JSON functions (one set-based pass), line numbers kept."""
     with _open_text(path) as fh:
-        for number, text in enumerate(fh, start=1):
-            text = text.strip()
-            if not text:
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                bad.append((number, f"malformed JSON: {exc.msg}", text[:1000]))
-                continue
-            if not isinstance(obj, dict):
-                bad.append((number, "malformed JSON: not an object", text[:1000]))
-                continue
-            good.append({k.lower(): (None if v is None else str(v)) for k, v in obj.items()})
-            lines.append(number)
-    if good:
-        present = sorted({k for rec in good for k in rec})
-        _check_columns(path, present, spec)
-    columns = spec.column_names
-    records = [[rec.get(c) for c in columns] for rec in good]
-    return FileRead(path, _frame(records, lines, columns, spec), _malformed_frame(bad))
+        lines = fh.read().split("\n")
+    table = pa.table({LINE: pa.array(range(1, len(lines) + 1), pa.int64()), "raw": pa.array(lines, pa.string())})
+    with duckdb.connect() as con:
+        con.register("json_lines", table)
+        checked = con.execute(
+            "SELECT _line, raw, CASE WHEN json_valid(raw) THEN json_type(raw) = 'OBJECT' ELSE false END AS ok "
+            "FROM json_lines WHERE trim(raw) <> ''"
+        ).df()
+        good = checked[checked["ok"]]
+        keys = set()
+        if len(good):
+            con.register("good_lines", pa.table({"raw": pa.array(good["raw"].tolist(), pa.string())}))
+            keys = {k for (k,) in con.execute("SELECT DISTINCT unnest(json_keys(raw)) FROM good_lines").fetchall()}
+            lower = {k.lower(): k for k in sorted(keys, reverse=True)}  # case-insensitive column names
+            _check_columns(path, sorted(lower), spec)
+            picks = ", ".join(
+                f"json_extract_string(raw, {_json_path(lower[c])}) AS \"{c}\"" if c in lower else f"NULL AS \"{c}\""
+                for c in spec.column_names
+            )
+            values = con.execute(f"SELECT {picks} FROM good_lines").df()
+        else:
+            values = pd.DataFrame(columns=spec.column_names)
+    rows = values.astype("string")
+    rows[LINE] = good[LINE].to_numpy(dtype="int64")
+    bad = checked.loc[~checked["ok"], [LINE, "raw"]]
+    malformed = pd.DataFrame({LINE: bad[LINE].astype("int64"), "reason": "malformed JSON: not a JSON object", "raw": bad["raw"].str.slice(0, 1000)})
+    return FileRead(path, rows.reset_index(drop=True), malformed.reset_index(drop=True))
+
+
+def _json_path(key: str) -> str:
+    escaped = key.replace("\\", "\\\\").replace('"', '\\"').replace("'", "''")
+    return f"'$.\"{escaped}\"'"
 
 
 def _read_parquet(path: Path, spec: SourceSpec) -> FileRead:

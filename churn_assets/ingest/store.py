@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -11,10 +11,9 @@ import pandas as pd
 
 from churn_assets.contract import SourceSpec
 from churn_assets.ingest.read_files import LINE, partition_files, read_landing_file
-from churn_assets.ingest.validate import validate_rows
+from churn_assets.ingest.validate import SQL_TYPES, validation_sql
 
 SOURCE_FILE = "_source_file"
-SQL_TYPES = {"str": "VARCHAR", "category": "VARCHAR", "timestamp": "TIMESTAMP", "float": "DOUBLE", "int": "BIGINT"}
 
 
 @dataclass
@@ -51,12 +50,9 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
     )
 
 
-def known_user_ids(con: duckdb.DuckDBPyConnection) -> set[str] | None:
-    """User ids seen so far, or None when the shop provides no users source (then ids are not checked)."""
-    n = con.execute("SELECT count(*) FROM raw.users").fetchone()[0]
-    if n == 0:
-        return None
-    return {r[0] for r in con.execute("SELECT DISTINCT user_id FROM raw.users").fetchall()}
+def users_are_known(con: duckdb.DuckDBPyConnection) -> bool:
+    """Other sources' user ids are checked only when the shop provides a users source."""
+    return con.execute("SELECT EXISTS (SELECT 1 FROM raw.users)").fetchall()[0][0]
 
 
 def _read_partition(landing: Path, spec: SourceSpec, day: date) -> tuple[pd.DataFrame, pd.DataFrame, int]:
@@ -65,9 +61,9 @@ def _read_partition(landing: Path, spec: SourceSpec, day: date) -> tuple[pd.Data
     for path in files:
         got = read_landing_file(path, spec)
         rows.append(got.rows.assign(**{SOURCE_FILE: str(path)}))
-        malformed.append(got.malformed.assign(**{SOURCE_FILE: str(path)}, field=pd.Series(pd.NA, index=got.malformed.index, dtype="string")))
+        malformed.append(got.malformed.assign(**{SOURCE_FILE: str(path)}))
     all_rows = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=[*spec.column_names, LINE, SOURCE_FILE])
-    all_bad = pd.concat(malformed, ignore_index=True) if malformed else pd.DataFrame(columns=[LINE, SOURCE_FILE, "field", "reason", "raw"])
+    all_bad = pd.concat(malformed, ignore_index=True) if malformed else pd.DataFrame(columns=[LINE, SOURCE_FILE, "reason", "raw"])
     return all_rows, all_bad, len(files)
 
 
@@ -76,55 +72,67 @@ def ingest_partition(
     landing: Path,
     spec: SourceSpec,
     day: date,
-    known_users: set[str] | None = None,
     now: datetime | None = None,
+    max_future_days: int = 1,
 ) -> PartitionCounts:
-    """Replace the day's rows of raw.<kind> and quarantine.<kind> in one transaction."""
+    """Replace the day's rows of raw.<kind> and quarantine.<kind> in one transaction.
+
+    Rows are validated in DuckDB (see validate.py); malformed records found while reading are
+    quarantined too. A file that cannot be read raises before anything is written."""
     ensure_tables(con, spec)
     rows, malformed, n_files = _read_partition(landing, spec, day)
-    checked = validate_rows(rows, spec, day, known_users=known_users, now=now)
-    parts = [f for f in (malformed, checked.rejected) if len(f)]
-    rejected = pd.concat(parts, ignore_index=True) if parts else checked.rejected
-    ingested_at = pd.Timestamp(datetime.utcnow())
-
-    accepted = checked.accepted.rename(columns={LINE: "_source_line"})
-    accepted["_partition_date"] = pd.Timestamp(day).date()
-    accepted["_ingested_at"] = ingested_at
-    quarantined = pd.DataFrame(
-        {
-            "partition_date": pd.Timestamp(day).date(),
-            "source_file": rejected[SOURCE_FILE].astype("string"),
-            "line": rejected[LINE].astype("int64"),
-            "field": rejected["field"].astype("string"),
-            "reason": rejected["reason"].astype("string"),
-            "raw": rejected["raw"].astype("string"),
-            "ingested_at": ingested_at,
-        }
-    )
+    now = now or datetime.utcnow()
+    future_limit = min(datetime.combine(day, datetime.min.time()) + timedelta(days=1 + max_future_days), now)
+    con.execute("SET TimeZone = 'UTC'")
+    check_users = spec.references_users and users_are_known(con)
+    con.register("landed_rows", rows)
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE checked_rows AS {validation_sql(spec, 'landed_rows', check_users)}",
+            {"future_limit": future_limit},
+        )
+    finally:
+        con.unregister("landed_rows")
+    accepted, rejected, duplicates = con.execute(
+        "SELECT count(*) FILTER (WHERE _reason IS NULL AND _dup_rank = 1), count(*) FILTER (WHERE _reason IS NOT NULL), "
+        "count(*) FILTER (WHERE _reason IS NULL AND _dup_rank > 1) FROM checked_rows"
+    ).fetchall()[0]
     counts = PartitionCounts(
-        spec.kind, day, n_files, len(rows) + len(malformed), len(accepted), len(quarantined), checked.duplicates
+        spec.kind, day, n_files, len(rows) + len(malformed), accepted, rejected + len(malformed), duplicates
     )
-    raw_cols = ", ".join(f'"{c}"' for c in [*spec.column_names, "_partition_date", "_source_file", "_source_line", "_ingested_at"])
+    cols = ", ".join(f'"{c}"' for c in spec.column_names)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"DELETE FROM raw.{spec.kind} WHERE _partition_date = ?", [day])
         con.execute(f"DELETE FROM quarantine.{spec.kind} WHERE partition_date = ?", [day])
         con.execute("DELETE FROM raw.ingest_log WHERE kind = ? AND partition_date = ?", [spec.kind, day])
-        if len(accepted):
-            con.register("accepted_rows", accepted)
-            con.execute(f"INSERT INTO raw.{spec.kind} ({raw_cols}) SELECT {raw_cols} FROM accepted_rows")
-            con.unregister("accepted_rows")
-        if len(quarantined):
-            con.register("quarantined_rows", quarantined)
-            con.execute(f"INSERT INTO quarantine.{spec.kind} SELECT * FROM quarantined_rows")
-            con.unregister("quarantined_rows")
-        log = asdict(counts)
+        con.execute(
+            f"INSERT INTO raw.{spec.kind} ({cols}, _partition_date, _source_file, _source_line, _ingested_at) "
+            f"SELECT {cols}, CAST($day AS DATE), _source_file, _line, $now FROM checked_rows "
+            "WHERE _reason IS NULL AND _dup_rank = 1 ORDER BY _source_file, _line",
+            {"day": day, "now": now},
+        )
+        con.execute(
+            f"INSERT INTO quarantine.{spec.kind} SELECT CAST($day AS DATE), _source_file, _line, _field, _reason, _raw, $now "
+            "FROM checked_rows WHERE _reason IS NOT NULL",
+            {"day": day, "now": now},
+        )
+        if len(malformed):
+            con.register("malformed_rows", malformed)
+            con.execute(
+                f"INSERT INTO quarantine.{spec.kind} SELECT CAST($day AS DATE), {SOURCE_FILE}, {LINE}, NULL, reason, raw, $now "
+                "FROM malformed_rows",
+                {"day": day, "now": now},
+            )
+            con.unregister("malformed_rows")
         con.execute(
             "INSERT INTO raw.ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [log["kind"], day, log["files"], log["read"], log["accepted"], log["rejected"], log["duplicates"], ingested_at],
+            [spec.kind, day, n_files, counts.read, counts.accepted, counts.rejected, counts.duplicates, now],
         )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        con.execute("DROP TABLE IF EXISTS checked_rows")
     return counts

@@ -1,111 +1,105 @@
-"""Validate string records against the contract: typed accepted rows, rejected rows with a reason."""
+"""Validate landed rows against the contract inside DuckDB: typed columns, the first failing field's
+reason, and the duplicate rank on the natural key, in one set-based query (no per-row Python).
+
+The SQL text is generated from the contract (column names, ranges, allowed values are ours, not the
+file's); everything that comes from the data or the caller is bound as a parameter.
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-
-import numpy as np
-import pandas as pd
-
 from churn_assets.contract import Column, SourceSpec
-from churn_assets.ingest.read_files import LINE
 
-EPOCH_PATTERN = r"\d{9,11}(?:\.\d+)?"
-
-
-@dataclass
-class Validation:
-    accepted: pd.DataFrame  # typed contract columns + _line
-    rejected: pd.DataFrame  # _line, field, reason, raw
-    duplicates: int
+SQL_TYPES = {"str": "VARCHAR", "category": "VARCHAR", "timestamp": "TIMESTAMP", "float": "DOUBLE", "int": "BIGINT"}
+EPOCH_PATTERN = r"^\d{9,11}(\.\d+)?$"
+ISO_DATE_PREFIX = r"^\d{4}-\d{2}-\d{2}"
+EARLIEST = "1990-01-01"  # older stamps are placeholders (epoch zero and the like), not shop activity
 
 
-def parse_timestamps(values: pd.Series) -> pd.Series:
-    """ISO 8601 (offsets converted to UTC, naive taken as UTC) or epoch seconds -> naive UTC; NaT if unparseable."""
-    s = values.astype("string").str.strip()
-    is_epoch = s.str.fullmatch(EPOCH_PATTERN).fillna(False).astype(bool)
-    iso = pd.to_datetime(s.where(~is_epoch).astype(object), utc=True, errors="coerce", format="ISO8601")
-    if is_epoch.any():
-        epoch = pd.to_datetime(s[is_epoch].astype(float), unit="s", utc=True, errors="coerce")
-        iso = iso.where(~is_epoch, epoch)
-    return iso.dt.tz_convert(None).astype("datetime64[us]")
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
-def _check_column(col: Column, raw: pd.Series, day: date, now: datetime, max_future_days: int):
-    """Returns (typed values, failure reason per row or NA)."""
-    reason = pd.Series(pd.NA, index=raw.index, dtype="string")
-    present = raw.notna()
-    if col.required:
-        reason[~present] = f"missing {col.name}"
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _t(name: str) -> str:
+    return _quote(f"__t_{name}")
+
+
+def _typed(col: Column) -> str:
+    c = _quote(col.name)
     if col.kind == "timestamp":
-        typed = parse_timestamps(raw)
-        reason[present & typed.isna()] = f"unparseable timestamp in {col.name}"
-        limit = min(pd.Timestamp(day) + timedelta(days=1 + max_future_days), pd.Timestamp(now))
-        reason[typed.notna() & (typed >= limit) & reason.isna()] = f"{col.name} in the future of the file's day"
+        return (
+            f"CASE WHEN regexp_matches({c}, '{EPOCH_PATTERN}') THEN CAST(to_timestamp(CAST({c} AS DOUBLE)) AS TIMESTAMP) "
+            f"WHEN regexp_matches({c}, '{ISO_DATE_PREFIX}') THEN CAST(TRY_CAST({c} AS TIMESTAMPTZ) AS TIMESTAMP) END"
+        )
+    if col.kind in ("float", "int"):
+        value = f"TRY_CAST({c} AS DOUBLE)"
+        if col.default is not None:
+            value = f"CASE WHEN {c} IS NULL THEN {float(col.default)} ELSE {value} END"
+        return value
+    value = f"lower({c})" if col.kind == "category" or col.name == "event_type" else c
+    if col.default is not None:
+        value = f"COALESCE({value}, {_literal(col.default)})"
+    return value
+
+
+def _failures(col: Column) -> list[tuple[str, str]]:
+    """(condition, reason) pairs, checked in order, on the cleaned and the typed value of the column."""
+    c, t = _quote(col.name), _t(col.name)
+    out = []
+    if col.required:
+        out.append((f"{c} IS NULL", f"missing {col.name}"))
+    if col.kind == "timestamp":
+        out.append((f"{c} IS NOT NULL AND {t} IS NULL", f"unparseable timestamp in {col.name}"))
+        out.append((f"{t} >= $future_limit", f"{col.name} in the future of the file's day"))
+        out.append((f"{t} < TIMESTAMP '{EARLIEST}'", f"{col.name} before {EARLIEST}"))
     elif col.kind in ("float", "int"):
-        typed = pd.to_numeric(raw, errors="coerce")
-        reason[present & typed.isna()] = f"{col.name} is not a number"
+        out.append((f"{c} IS NOT NULL AND {t} IS NULL", f"{col.name} is not a number"))
+        out.append((f"NOT isfinite({t})", f"{col.name} is not a finite number"))
         if col.kind == "int":
-            reason[typed.notna() & (typed != np.round(typed)) & reason.isna()] = f"{col.name} is not a whole number"
+            out.append((f"{t} <> round({t})", f"{col.name} is not a whole number"))
         if col.min_value is not None:
-            reason[(typed < col.min_value) & reason.isna()] = f"{col.name} below {col.min_value:g}"
+            out.append((f"{t} < {float(col.min_value)}", f"{col.name} below {col.min_value:g}"))
         if col.max_value is not None:
-            reason[(typed > col.max_value) & reason.isna()] = f"{col.name} above {col.max_value:g}"
-        if col.default is not None:
-            typed = typed.fillna(float(col.default))
-        typed = typed.astype("Int64") if col.kind == "int" else typed.astype("float64")
-    elif col.kind == "category":
-        typed = raw.str.lower()
-        bad = typed.notna() & ~typed.isin(col.allowed or ())
-        reason[bad & reason.isna()] = f"unknown {col.name} (allowed: {', '.join(col.allowed or ())})"
-        if col.default is not None:
-            typed = typed.fillna(col.default)
-    else:
-        typed = raw
-        if col.default is not None:
-            typed = typed.fillna(col.default)
-    return typed, reason
+            out.append((f"{t} > {float(col.max_value)}", f"{col.name} above {col.max_value:g}"))
+    elif col.kind == "category" and col.allowed:
+        allowed = ", ".join(_literal(a) for a in col.allowed)
+        out.append(
+            (f"{c} IS NOT NULL AND {t} NOT IN ({allowed})", f"unknown {col.name} (allowed: {', '.join(col.allowed)})")
+        )
+    return out
 
 
-def validate_rows(
-    rows: pd.DataFrame,
-    spec: SourceSpec,
-    day: date,
-    known_users: set[str] | None = None,
-    now: datetime | None = None,
-    max_future_days: int = 1,
-) -> Validation:
-    """Type and check every row; the first failing field gives the row's reason.
-
-    Duplicates on the natural key among the valid rows are dropped (first kept) and counted.
+def validation_sql(spec: SourceSpec, rows: str, check_users: bool) -> str:
+    """A SELECT over relation `rows` (string columns + _line + _source_file) giving, per row, the typed
+    contract columns (NULL for rejected rows), `_reason` / `_field` (NULL when valid), `_raw` (the row
+    as JSON) and `_dup_rank` (1 = first occurrence of its natural key among valid rows).
+    Binds $future_limit (timestamps at or after it are rejected)."""
+    names = spec.column_names
+    cleaned = ", ".join(f"NULLIF(trim(CAST({_quote(n)} AS VARCHAR)), '') AS {_quote(n)}" for n in names)
+    typed = ", ".join(f"{_typed(col)} AS {_t(col.name)}" for col in spec.columns)
+    checks = [(cond, reason, col.name) for col in spec.columns for cond, reason in _failures(col)]
+    if check_users and spec.references_users:
+        checks.append(("NOT EXISTS (SELECT 1 FROM raw.users AS u WHERE u.user_id = t.user_id)", "unknown user", "user_id"))
+    reason = "CASE " + " ".join(f"WHEN {cond} THEN {_literal(r)}" for cond, r, _ in checks) + " END"
+    field = "CASE " + " ".join(f"WHEN {cond} THEN {_literal(f)}" for cond, _, f in checks) + " END"
+    raw = "to_json(struct_pack(" + ", ".join(f"{_quote(n)} := {_quote(n)}" for n in names) + "))"
+    key = ", ".join(_t(k) for k in spec.natural_key)
+    out = ", ".join(
+        f"CASE WHEN _reason IS NULL THEN CAST({_t(col.name)} AS {SQL_TYPES[col.kind]}) END AS {_quote(col.name)}"
+        for col in spec.columns
+    )
+    return f"""
+        WITH cleaned AS (SELECT _line, _source_file, {cleaned} FROM {rows}),
+        typed AS (SELECT *, {typed} FROM cleaned),
+        checked AS (SELECT *, {reason} AS _reason, {field} AS _field, {raw} AS _raw FROM typed AS t)
+        SELECT
+            _line, _source_file, _reason, _field, _raw,
+            CASE WHEN _reason IS NULL
+                THEN row_number() OVER (PARTITION BY _reason IS NULL, {key} ORDER BY _source_file, _line)
+            END AS _dup_rank,
+            {out}
+        FROM checked
     """
-    now = now or datetime.utcnow()
-    clean = rows[spec.column_names].apply(lambda s: s.astype("string").str.strip().replace("", pd.NA))
-    typed = pd.DataFrame(index=rows.index)
-    reason = pd.Series(pd.NA, index=rows.index, dtype="string")
-    field = pd.Series(pd.NA, index=rows.index, dtype="string")
-    for col in spec.columns:
-        values, col_reason = _check_column(col, clean[col.name], day, now, max_future_days)
-        typed[col.name] = values
-        new = reason.isna() & col_reason.notna()
-        reason[new] = col_reason[new]
-        field[new] = col.name
-    if spec.kind == "events":
-        typed["event_type"] = typed["event_type"].str.lower()
-    if spec.references_users and known_users is not None:
-        unknown = reason.isna() & ~typed["user_id"].isin(known_users)
-        reason[unknown] = "unknown user"
-        field[unknown] = "user_id"
-
-    bad = reason.notna()
-    raw_text = [json.dumps({k: (None if pd.isna(v) else v) for k, v in r.items()}) for r in rows.loc[bad, spec.column_names].to_dict("records")]
-    carried = [c for c in rows.columns if c.startswith("_")]  # _line, _source_file
-    rejected = rows.loc[bad, carried].assign(field=field[bad], reason=reason[bad], raw=raw_text)
-    good = typed[~bad]
-    dup = good.duplicated(subset=list(spec.natural_key), keep="first")
-    accepted = good[~dup].copy()
-    for c in carried:
-        accepted[c] = rows.loc[accepted.index, c]
-    return Validation(accepted.reset_index(drop=True), rejected.reset_index(drop=True), int(dup.sum()))

@@ -7,6 +7,7 @@ kinds it makes); `realized_labels` computes the churn label the pipeline is mean
 
 from __future__ import annotations
 
+import csv
 import json
 from datetime import date, timedelta
 from pathlib import Path
@@ -34,7 +35,10 @@ def _stamp(df: pd.DataFrame, col: str, day: date | None) -> pd.DataFrame:
 def _read_csvs(folder: Path, columns: list[str]) -> list[tuple[date, pd.DataFrame]]:
     out = []
     for path in sorted(folder.glob("*.csv")):
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], on_bad_lines="skip")
+        with open(path, encoding="utf-8", newline="") as fh:
+            header, *records = list(csv.reader(fh))
+        records = [r for r in records if len(r) == len(header)]  # malformed lines have another width
+        df = pd.DataFrame(records, columns=header, dtype=object).replace("", None)
         out.append((_day_of(path), df.reindex(columns=columns)))
     return out
 
@@ -57,10 +61,9 @@ def load_landing(out_dir: Path, kinds: tuple[str, ...] = ("users", "orders", "re
     landing = Path(out_dir) / "landing"
     users_parts = []
     for day, df in _read_csvs(landing / "users", SOURCES["users"].column_names):
-        df = df[df["membership"].notna()]
-        users_parts.append(_stamp(df, "signup_ts", None))
-    users = pd.concat(users_parts, ignore_index=True)
-    users = users[users["signup_ts"] < pd.Timestamp("2100-01-01")].drop_duplicates("user_id")
+        df = _stamp(df[df["membership"].notna()], "signup_ts", None)
+        users_parts.append(df[df["signup_ts"] < pd.Timestamp(day + timedelta(days=1))])  # no sign-ups from the future
+    users = pd.concat(users_parts, ignore_index=True).drop_duplicates("user_id")
     known = set(users["user_id"])
     out = {"users": users}
     if "orders" in kinds:

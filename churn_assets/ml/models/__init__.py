@@ -27,6 +27,10 @@ from churn_assets.ml.models.logistic import LogisticChurnModel  # noqa: E402
 from churn_assets.ml.models.gbt import GBTChurnModel  # noqa: E402
 from churn_assets.ml.models.calibration import CalibratedModel  # noqa: E402
 
+# torch models: imported on first use only
+register_lazy("behaviour_bert", "churn_assets.ml.models.behaviour_bert:BehaviourBertModel")
+register_lazy("hybrid_gbt", "churn_assets.ml.models.hybrid:HybridGBTModel")
+
 __all__ = [
     "NON_FEATURE_COLUMNS", "ChurnModel", "infer_feature_columns",
     "MODEL_REGISTRY", "available_models", "create_model", "get_model_class", "load_model",

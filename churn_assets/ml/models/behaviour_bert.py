@@ -1,0 +1,577 @@
+"""Behaviour BERT: a small BERT over each user's event-token history, pretrained with masked tokens,
+then fine-tuned on the churn label. Registered lazily as ``behaviour_bert`` (torch loads on first use).
+
+    m = create_model("behaviour_bert", epochs=3).pretrain(all_users["event_tokens"])   # label-free
+    m.fit(X_train, y_train, eval_set=(X_valid, y_valid))
+    p = m.predict_proba(X_test)[:, 1]; e = m.embed(X_test); c = m.contributions(X_test)
+
+Input: only the ``event_tokens`` column (``token_column``) of X: space-separated tokens, oldest first
+(see ``ml/sequence``). Every other column is ignored; ``feature_names_ == [token_column]``.
+
+Model: ``transformers.BertForSequenceClassification`` (2 labels; churn log-odds = logit[1] - logit[0])
+built from a ``BertConfig`` over our own vocabulary, nothing downloaded. Default size (hidden 64,
+2 layers, 2 heads, feed-forward 128, max_len 128, ~90k parameters) trains in a few minutes on one or
+two CPU cores; pass bigger sizes on a GPU. Attention-probability dropout is 0 by default: it is a
+quarter of the CPU time of a training step at this size and buys nothing here.
+
+Training (``fit``):
+  (a) masked-token pretraining (``BertForMaskedLM``; 15% of tokens, 80/10/10) for ``pretrain_epochs``
+      on the sequences passed to ``pretrain(texts)``, or on X itself when ``pretrain`` was not called.
+      The vocabulary is built from the first sequences seen (``min_count``). The encoder state after
+      pretraining is kept (``pretrained_state_``): it never saw a label, the hybrid model uses it.
+  (b) fine-tuning of encoder + pooler + classifier on the churn label (cross-entropy, AdamW, linear
+      warm-up/decay), at most ``max_train_rows`` random training rows, ``epochs`` epochs, early
+      stopping on the eval_set log-loss with ``patience``; the best epoch's weights are restored.
+  Batches group sequences of similar length and are trimmed to their longest sequence.
+  Device: CUDA when available (bf16 autocast), else CPU (``num_threads``, auto = free cores).
+  Seeds: python, numpy and torch are seeded with ``seed``. ``training_info_`` holds device, seconds,
+  sequences/second, epochs run, best epoch and best valid loss / AUC (for MLflow).
+
+Embedding (``embed``): mean of the last hidden state over the non-[PAD] positions ([CLS] included), of
+the fine-tuned encoder (``source="finetuned"``) or of the label-free pretrained one
+(``source="pretrained"``). Mean pooling rather than the [CLS] pooler output, because the pooler is not
+trained by masked-token pretraining and the mean is defined for both encoders.
+
+Inference is batched by length under ``torch.inference_mode``. ``inference="auto"`` uses a frozen
+TorchScript trace of the classifier on CPU only when it reproduces the eager outputs within 1e-5 (full,
+padded and shorter probe batches) and is at least 10% faster on a probe batch; otherwise eager. On CUDA:
+eager with bf16 autocast. ``inference="jit"`` forces the trace (when it passes the check).
+``bench/bench_bert_inference.py`` compares eager, TorchScript, torch.compile and ONNX Runtime: on the
+2-core CPU of development all ran at the eager speed or slower for the default size (the work is in MKL
+matmuls and SDPA, not Python overhead), so ``auto`` ends up eager there.
+
+Explanations (``contributions``): occlusion by token family (``ml/sequence/families.py``): all tokens of
+one family (complaints, late deliveries, low ratings, searches, orders, sessions, pauses, ...) are
+replaced by [MASK] and the drop of the churn logit is the family's contribution, column ``seq_<family>``
+(reason texts in ``ml/reasons.py``). Rows without a family's tokens get 0. Occlusion is not additive:
+with ``include_bias`` the ``bias`` column is the per-row remainder, logit - sum of contributions.
+
+Saved state (directory): ``model.json`` (base), ``behaviour_bert.json`` (BertConfig, families, training
+info), ``vocab.json``, ``model.safetensors`` (classifier) and ``pretrained_encoder.safetensors``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
+from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, BertModel
+
+from churn_assets.ml.models.base import ChurnModel, as_label_array, proba_matrix
+from churn_assets.ml.models.registry import register_model
+from churn_assets.ml.sequence import TokenFamilies, Vocabulary, mask_tokens
+from churn_assets.ml.torch_utils import (
+    autocast, cpu_threads, length_batches, linear_schedule, pick_device, seed_everything,
+)
+
+log = logging.getLogger(__name__)
+
+STATE_JSON = "behaviour_bert.json"
+VOCAB_JSON = "vocab.json"
+WEIGHTS = "model.safetensors"
+PRETRAINED_WEIGHTS = "pretrained_encoder.safetensors"
+JIT_TOLERANCE = 1e-5
+
+
+class _LogitModule(torch.nn.Module):
+    """(input_ids, attention_mask) -> churn log-odds, float32 (the exportable inference graph)."""
+
+    def __init__(self, clf: BertForSequenceClassification) -> None:
+        super().__init__()
+        self.clf = clf
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        logits = self.clf(input_ids=input_ids, attention_mask=attention_mask).logits.float()
+        return logits[:, 1] - logits[:, 0]
+
+
+def _texts_of(X: pd.DataFrame | Sequence[str], column: str) -> list[str]:
+    if isinstance(X, pd.DataFrame):
+        if column not in X.columns:
+            warnings.warn(f"behaviour_bert: column {column!r} missing; every sequence is empty", stacklevel=3)
+            return [""] * len(X)
+        s = X[column]
+    else:
+        s = pd.Series(list(X), dtype=object)
+    return ["" if (v is None or (isinstance(v, float) and v != v) or v is pd.NA) else str(v)
+            for v in s.tolist()]
+
+
+def _no_decay(name: str) -> bool:
+    return name.endswith(".bias") or "LayerNorm" in name or "layer_norm" in name
+
+
+def _optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    decay = [p for n, p in model.named_parameters() if p.requires_grad and not _no_decay(n)]
+    plain = [p for n, p in model.named_parameters() if p.requires_grad and _no_decay(n)]
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}], lr=lr
+    )
+
+
+def _cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in module.state_dict().items()}
+
+
+@register_model("behaviour_bert")
+class BehaviourBertModel(ChurnModel):
+    default_params = {
+        "features": None, "exclude": [],  # not used: the only input is token_column
+        "token_column": "event_tokens",
+        # size
+        "max_len": 128, "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+        "intermediate_size": 128, "dropout": 0.1, "attention_dropout": 0.0,
+        # vocabulary
+        "min_count": 2, "max_vocab": 5000,
+        # (a) masked-token pretraining
+        "pretrain_epochs": 1, "pretrain_lr": 1e-3, "mask_prob": 0.15, "max_pretrain_rows": 20_000,
+        # (b) fine-tuning
+        "epochs": 3, "batch_size": 64, "lr": 1e-3, "weight_decay": 0.01, "warmup_ratio": 0.05,
+        "patience": 1, "max_train_rows": 20_000,
+        # runtime
+        "eval_batch_size": 512, "seed": 7, "progress": True, "device": "auto", "num_threads": None,
+        "inference": "auto",  # auto | eager | jit
+        "token_families": None,  # None = sequence.DEFAULT_FAMILIES; or {feature_name: [glob, ...]}
+    }
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        if self.params["inference"] not in ("auto", "eager", "jit"):
+            raise ValueError("inference must be auto, eager or jit")
+        self.vocab_: Vocabulary | None = None
+        self.bert_config_: dict | None = None
+        self.model_: BertForSequenceClassification | None = None
+        self.pretrained_state_: dict[str, torch.Tensor] | None = None
+        self.families_ = TokenFamilies.from_dict(
+            {"families": self.params["token_families"]} if self.params["token_families"] else None)
+        self.training_info_: dict[str, Any] = {}
+        self._runner: Any = None  # inference callable (eager module or TorchScript), built lazily
+        self._pretrained_encoder: BertModel | None = None
+
+    # ---- small helpers --------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return pick_device(self.params["device"])
+
+    @property
+    def contribution_names_(self) -> list[str]:
+        return self.families_.names
+
+    def _threads(self):
+        return cpu_threads(self.params["num_threads"], self.device)
+
+    def _encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        return self.vocab_.encode(texts, int(self.params["max_len"]))
+
+    def _make_config(self) -> BertConfig:
+        p = self.params
+        return BertConfig(
+            vocab_size=len(self.vocab_), hidden_size=int(p["hidden_size"]),
+            num_hidden_layers=int(p["num_hidden_layers"]), num_attention_heads=int(p["num_attention_heads"]),
+            intermediate_size=int(p["intermediate_size"]), hidden_act="gelu",
+            hidden_dropout_prob=float(p["dropout"]), attention_probs_dropout_prob=float(p["attention_dropout"]),
+            max_position_embeddings=int(p["max_len"]), type_vocab_size=1, pad_token_id=self.vocab_.pad_id,
+            num_labels=2,
+        )
+
+    def _config(self) -> BertConfig:
+        return BertConfig.from_dict(self.bert_config_)
+
+    def _progress(self, it, total: int, desc: str):
+        return tqdm(it, total=total, desc=desc, disable=not self.params["progress"], leave=False,
+                    mininterval=1.0)
+
+    # ---- (a) masked-token pretraining ---------------------------------------------------------
+    def pretrain(self, texts: Sequence[str] | pd.Series | pd.DataFrame) -> "BehaviourBertModel":
+        """Masked-token pretraining on label-free sequences (a DataFrame: its ``token_column``).
+
+        Builds the vocabulary on the first call. Calling it again continues from the current encoder.
+        """
+        texts = _texts_of(texts, self.params["token_column"]) if isinstance(texts, pd.DataFrame) \
+            else _texts_of(list(texts), "")
+        p = self.params
+        seed_everything(int(p["seed"]))
+        rng = np.random.default_rng(int(p["seed"]))
+        if self.vocab_ is None:
+            self.vocab_ = Vocabulary.build(texts, min_count=int(p["min_count"]), max_size=p["max_vocab"])
+            self.bert_config_ = self._make_config().to_dict()
+        device = self.device
+        mlm = BertForMaskedLM(self._config())
+        if self.pretrained_state_ is not None:
+            mlm.bert.load_state_dict(self.pretrained_state_, strict=False)
+        info: dict[str, Any] = {"pretrain_epochs": 0, "pretrain_sequences": 0, "pretrain_seconds": 0.0}
+        ids, mask = self._encode(texts)
+        lengths = mask.sum(1)
+        keep = np.flatnonzero(lengths > 1)  # [CLS] alone has nothing to predict
+        if len(keep) > int(p["max_pretrain_rows"]):
+            keep = np.sort(rng.choice(keep, int(p["max_pretrain_rows"]), replace=False))
+        epochs = int(p["pretrain_epochs"])
+        if epochs > 0 and len(keep):
+            ids, mask, lengths = ids[keep], mask[keep], lengths[keep]
+            with self._threads():
+                mlm.to(device).train()
+                bs = int(p["batch_size"])
+                n_batches = -(-len(keep) // bs)
+                opt = _optimizer(mlm, float(p["pretrain_lr"]), float(p["weight_decay"]))
+                sched = torch.optim.lr_scheduler.LambdaLR(
+                    opt, linear_schedule(epochs * n_batches, float(p["warmup_ratio"]) * epochs * n_batches))
+                started = time.perf_counter()
+                for epoch in range(epochs):
+                    bar = self._progress(length_batches(lengths, bs, rng), n_batches,
+                                         f"behaviour_bert pretrain {epoch + 1}/{epochs}")
+                    total, count = 0.0, 0
+                    for b in bar:
+                        L = int(lengths[b].max())
+                        inp, labels = mask_tokens(ids[b, :L], self.vocab_, float(p["mask_prob"]), rng)
+                        sel = labels != -100
+                        if not sel.any():
+                            continue
+                        inp_t = torch.from_numpy(inp).to(device)
+                        att_t = torch.from_numpy(mask[b, :L]).to(device)
+                        sel_t = torch.from_numpy(sel).to(device)
+                        with autocast(device):
+                            hidden = mlm.bert(input_ids=inp_t, attention_mask=att_t).last_hidden_state
+                            logits = mlm.cls(hidden[sel_t])
+                        loss = F.cross_entropy(logits.float(), torch.from_numpy(labels[sel]).to(device))
+                        opt.zero_grad(set_to_none=True)
+                        loss.backward()
+                        torch.nn.utils.clip_grad_norm_(mlm.parameters(), 1.0)
+                        opt.step()
+                        sched.step()
+                        total += float(loss.detach()) * len(b)
+                        count += len(b)
+                        bar.set_postfix(loss=f"{total / max(count, 1):.3f}", refresh=False)
+                    info["pretrain_last_loss"] = total / max(count, 1)
+                seconds = time.perf_counter() - started
+            info.update(pretrain_epochs=epochs, pretrain_sequences=int(len(keep)), pretrain_seconds=seconds,
+                        pretrain_sequences_per_second=epochs * len(keep) / max(seconds, 1e-9))
+        self.pretrained_state_ = _cpu_state(mlm.bert)
+        self._pretrained_encoder = None
+        self.training_info_.update(info)
+        return self
+
+    # ---- (b) fine-tuning --------------------------------------------------------------------
+    def fit(self, X: pd.DataFrame, y: Any, eval_set: tuple[pd.DataFrame, Any] | None = None):
+        col = self.params["token_column"]
+        texts = _texts_of(X, col)
+        y_arr = as_label_array(y)
+        if len(y_arr) != len(texts):
+            raise ValueError(f"X has {len(texts)} rows but y has {len(y_arr)}")
+        if len(np.unique(y_arr)) < 2:
+            raise ValueError("behaviour_bert: training labels have a single class")
+        if self.vocab_ is None or self.pretrained_state_ is None:
+            self.pretrain(texts)
+        p = self.params
+        seed_everything(int(p["seed"]) + 1)
+        rng = np.random.default_rng(int(p["seed"]) + 1)
+        device = self.device
+        rows = np.arange(len(texts))
+        if len(rows) > int(p["max_train_rows"]):
+            rows = np.sort(rng.choice(rows, int(p["max_train_rows"]), replace=False))
+        ids, mask = self._encode([texts[i] for i in rows])
+        yt = y_arr[rows]
+        lengths = mask.sum(1)
+        ev = None
+        if eval_set is not None:
+            Xv, yv = eval_set
+            ev = (*self._encode(_texts_of(Xv, col)), as_label_array(yv))
+
+        clf = BertForSequenceClassification(self._config())
+        missing, unexpected = clf.bert.load_state_dict(self.pretrained_state_, strict=False)
+        if unexpected or any(not k.startswith("pooler.") for k in missing):
+            raise RuntimeError(f"pretrained encoder does not fit: missing={missing} unexpected={unexpected}")
+        self.feature_names_ = [col]
+        self._runner = None
+        epochs, bs, patience = int(p["epochs"]), int(p["batch_size"]), int(p["patience"])
+        n_batches = -(-len(rows) // bs)
+        info: dict[str, Any] = {}
+        with self._threads() as threads:
+            clf.to(device)
+            opt = _optimizer(clf, float(p["lr"]), float(p["weight_decay"]))
+            sched = torch.optim.lr_scheduler.LambdaLR(
+                opt, linear_schedule(epochs * n_batches, float(p["warmup_ratio"]) * epochs * n_batches))
+            best = {"loss": np.inf, "auc": float("nan"), "epoch": 0, "state": None}
+            history, bad_epochs, epochs_run = [], 0, 0
+            started = time.perf_counter()
+            train_seconds = 0.0
+            for epoch in range(epochs):
+                clf.train()
+                t0 = time.perf_counter()
+                bar = self._progress(length_batches(lengths, bs, rng), n_batches,
+                                     f"behaviour_bert fine-tune {epoch + 1}/{epochs}")
+                total, count = 0.0, 0
+                for b in bar:
+                    L = int(lengths[b].max())
+                    inp = torch.from_numpy(ids[b, :L]).to(device)
+                    att = torch.from_numpy(mask[b, :L]).to(device)
+                    target = torch.from_numpy(yt[b]).to(device)
+                    with autocast(device):
+                        logits = clf(input_ids=inp, attention_mask=att).logits
+                    loss = F.cross_entropy(logits.float(), target)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(clf.parameters(), 1.0)
+                    opt.step()
+                    sched.step()
+                    total += float(loss.detach()) * len(b)
+                    count += len(b)
+                    bar.set_postfix(loss=f"{total / max(count, 1):.3f}", refresh=False)
+                train_seconds += time.perf_counter() - t0
+                epochs_run = epoch + 1
+                record = {"epoch": epochs_run, "train_loss": total / max(count, 1)}
+                if ev is not None:
+                    clf.eval()
+                    z = self._logits_with(_LogitModule(clf), ev[0], ev[1])
+                    vloss, vauc = _logloss_auc(z, ev[2])
+                    record.update(valid_loss=vloss, valid_auc=vauc)
+                    if vloss < best["loss"] - 1e-6:
+                        best.update(loss=vloss, auc=vauc, epoch=epochs_run, state=_cpu_state(clf))
+                        bad_epochs = 0
+                    else:
+                        bad_epochs += 1
+                history.append(record)
+                log.info("behaviour_bert epoch %s: %s", epochs_run, record)
+                if ev is not None and bad_epochs > patience - 1 and patience > 0:
+                    break
+            if best["state"] is not None:
+                clf.load_state_dict(best["state"])
+            clf.eval()
+            seconds = time.perf_counter() - started
+        self.model_ = clf
+        info.update(
+            device=str(device), threads=int(threads), n_parameters=int(sum(t.numel() for t in clf.parameters())),
+            vocab_size=len(self.vocab_), train_sequences=int(len(rows)), finetune_seconds=seconds,
+            finetune_sequences_per_second=epochs_run * len(rows) / max(train_seconds, 1e-9),
+            epochs_run=epochs_run, best_epoch=int(best["epoch"] or epochs_run),
+            best_valid_loss=float(best["loss"]) if ev is not None else float("nan"),
+            best_valid_auc=float(best["auc"]) if ev is not None else float("nan"),
+            history=history,
+        )
+        info["seconds"] = float(self.training_info_.get("pretrain_seconds", 0.0)) + seconds
+        self.training_info_.update(info)
+        return self
+
+    # ---- inference ---------------------------------------------------------------------------
+    def _logits_with(self, fn, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Batched log-odds of ``fn`` (sorted by length, each batch trimmed to its longest row)."""
+        device = self.device
+        out = np.empty(len(ids), dtype=np.float64)
+        lengths = mask.sum(1)
+        with torch.inference_mode():
+            for b in length_batches(lengths, int(self.params["eval_batch_size"])):
+                L = int(lengths[b].max())
+                inp = torch.from_numpy(ids[b, :L]).to(device)
+                att = torch.from_numpy(mask[b, :L]).to(device)
+                with autocast(device):
+                    z = fn(inp, att)
+                out[b] = z.float().cpu().numpy()
+        return out
+
+    def _eager_runner(self):
+        return _LogitModule(self.model_).eval()
+
+    def _build_jit(self, probe_ids: np.ndarray, probe_mask: np.ndarray):
+        """A frozen TorchScript trace, or None when tracing fails or differs from eager (> 1e-5).
+
+        The trace example contains padded rows (so the attention-mask path is what gets recorded) and the
+        check covers full, padded and shorter batches of other sizes.
+        """
+        from transformers.utils import logging as hf_logging
+
+        eager = self._eager_runner()
+        device = self.device
+        padded_ids, padded_mask = probe_ids.copy(), probe_mask.copy()
+        L = probe_ids.shape[1]
+        padded_ids[::2, max(1, L // 2):] = self.vocab_.pad_id
+        padded_mask[::2, max(1, L // 2):] = 0
+        checks = [(probe_ids, probe_mask), (padded_ids, padded_mask),
+                  (padded_ids[:3, : max(2, L // 2 + 1)], padded_mask[:3, : max(2, L // 2 + 1)])]
+        verbosity = hf_logging.get_verbosity()
+        try:
+            hf_logging.set_verbosity_error()
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ex = (torch.from_numpy(padded_ids[:4]).to(device), torch.from_numpy(padded_mask[:4]).to(device))
+                traced = torch.jit.trace(eager, ex, check_trace=False, strict=False)
+                traced = torch.jit.freeze(traced.eval())
+            worst = 0.0
+            with torch.inference_mode():
+                for a, m in checks:
+                    a, m = torch.from_numpy(np.ascontiguousarray(a)).to(device), torch.from_numpy(np.ascontiguousarray(m)).to(device)
+                    worst = max(worst, float((eager(a, m) - traced(a, m)).abs().max()))
+            self.jit_max_abs_diff_ = worst
+            return traced if worst <= JIT_TOLERANCE else None
+        except Exception as exc:  # tracing is an optimisation only
+            log.info("behaviour_bert: TorchScript trace unavailable (%s); using eager", exc)
+            return None
+        finally:
+            hf_logging.set_verbosity(verbosity)
+
+    def _runner_for(self):
+        """The inference callable: TorchScript when ``inference="jit"``, or with ``"auto"`` on CPU when the
+        trace matches eager within 1e-5 AND is at least 10% faster on a probe batch; eager otherwise."""
+        mode = self.params["inference"]
+        if self._runner is None:
+            runner, backend = self._eager_runner(), "eager"
+            if mode == "jit" or (mode == "auto" and self.device.type == "cpu"):
+                # a fixed synthetic probe (random ordinary tokens, full length): the check does not
+                # depend on the data of the first call
+                v = self.vocab_
+                probe_ids = np.random.default_rng(0).integers(
+                    v.n_special, max(len(v), v.n_special + 1), size=(64, int(self.params["max_len"])))
+                probe_ids[:, 0] = v.cls_id
+                probe_mask = np.ones_like(probe_ids)
+                traced = self._build_jit(probe_ids, probe_mask)
+                if traced is not None and (mode == "jit" or self._faster(traced, runner, probe_ids, probe_mask)):
+                    runner, backend = traced, "jit"
+            self._runner = runner
+            self.inference_backend_ = backend
+        return self._runner
+
+    def _faster(self, fast, eager, ids: np.ndarray, mask: np.ndarray, margin: float = 0.9) -> bool:
+        a, m = torch.from_numpy(ids).to(self.device), torch.from_numpy(mask).to(self.device)
+        times = {"fast": np.inf, "eager": np.inf}
+        with torch.inference_mode():
+            fast(a, m), eager(a, m)
+            for _ in range(3):
+                for name, fn in (("eager", eager), ("fast", fast)):
+                    t = time.perf_counter()
+                    fn(a, m)
+                    times[name] = min(times[name], time.perf_counter() - t)
+        self.inference_timing_ = times
+        return times["fast"] < margin * times["eager"]
+
+    def _logits(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return self._logits_with(self._runner_for(), ids, mask)
+
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        """Churn log-odds per row."""
+        self._check_fitted()
+        with self._threads():
+            ids, mask = self._encode(_texts_of(X, self.params["token_column"]))
+            return self._logits(ids, mask)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        z = self.decision_function(X)
+        return proba_matrix(1.0 / (1.0 + np.exp(-z)))
+
+    def _predict_p1(self, X) -> np.ndarray:  # base-class hook (unused: predict_proba is overridden)
+        return self.predict_proba(X)[:, 1]
+
+    def _pretrained_bert(self) -> BertModel:
+        if self._pretrained_encoder is None:
+            enc = BertModel(self._config(), add_pooling_layer=False)
+            enc.load_state_dict(self.pretrained_state_, strict=True)
+            self._pretrained_encoder = enc.to(self.device).eval()
+        return self._pretrained_encoder
+
+    def embed(self, X: pd.DataFrame | Sequence[str], source: str = "finetuned") -> np.ndarray:
+        """(n, hidden_size) user embeddings: mean of the last hidden state over non-[PAD] positions.
+
+        ``source="finetuned"``: the churn-fine-tuned encoder; ``"pretrained"``: the label-free encoder
+        after masked-token pretraining (available after ``pretrain`` alone).
+        """
+        if source == "finetuned":
+            self._check_fitted()
+            bert = self.model_.bert
+        elif source == "pretrained":
+            if self.pretrained_state_ is None:
+                raise RuntimeError("behaviour_bert: call pretrain or fit first")
+            bert = self._pretrained_bert()
+        else:
+            raise ValueError("source must be 'finetuned' or 'pretrained'")
+        texts = _texts_of(X, self.params["token_column"]) if isinstance(X, pd.DataFrame) else _texts_of(X, "")
+        device = self.device
+        with self._threads():
+            ids, mask = self._encode(texts)
+            lengths = mask.sum(1)
+            out = np.empty((len(ids), int(self.params["hidden_size"])), dtype=np.float32)
+            bert.eval()
+            with torch.inference_mode():
+                for b in length_batches(lengths, int(self.params["eval_batch_size"])):
+                    L = int(lengths[b].max())
+                    inp = torch.from_numpy(ids[b, :L]).to(device)
+                    att = torch.from_numpy(mask[b, :L]).to(device)
+                    with autocast(device):
+                        h = bert(input_ids=inp, attention_mask=att).last_hidden_state.float()
+                    m = att.unsqueeze(-1).float()
+                    out[b] = ((h * m).sum(1) / m.sum(1).clamp(min=1.0)).cpu().numpy()
+        return out
+
+    # ---- explanations ------------------------------------------------------------------------
+    def contributions(self, X: pd.DataFrame, include_bias: bool = False) -> pd.DataFrame:
+        """Per-row log-odds contribution of each token family (occlusion by [MASK]), ``seq_*`` columns."""
+        self._check_fitted()
+        names = self.contribution_names_
+        with self._threads():
+            ids, mask = self._encode(_texts_of(X, self.params["token_column"]))
+            base = self._logits(ids, mask)
+            fam = self.families_.vocab_families(self.vocab_)[ids]  # (n, L), -1 = special / none
+            C = np.zeros((len(ids), len(names)))
+            for f in range(len(names)):
+                hit = fam == f
+                rows = np.flatnonzero(hit.any(1))
+                if not len(rows):
+                    continue
+                occluded = ids[rows].copy()
+                occluded[hit[rows]] = self.vocab_.mask_id
+                C[rows, f] = base[rows] - self._logits(occluded, mask[rows])
+        df = pd.DataFrame(C, index=X.index, columns=names)
+        if include_bias:
+            df["bias"] = base - C.sum(1)
+        return df
+
+    # ---- persistence ------------------------------------------------------------------------
+    def _save_state(self, path: Path) -> None:
+        self.vocab_.save(path / VOCAB_JSON)
+        save_file(_cpu_state(self.model_), str(path / WEIGHTS))
+        save_file(self.pretrained_state_, str(path / PRETRAINED_WEIGHTS))
+        info = {k: v for k, v in self.training_info_.items()}
+        (path / STATE_JSON).write_text(json.dumps(
+            {"bert_config": self.bert_config_, "families": self.families_.to_dict(), "training_info": info},
+            indent=1, default=float))
+
+    @classmethod
+    def _load_state(cls, path: Path) -> "BehaviourBertModel":
+        meta = json.loads((path / "model.json").read_text())
+        state = json.loads((path / STATE_JSON).read_text())
+        obj = cls(**meta["params"])
+        obj.feature_names_ = meta["feature_names"]
+        obj.vocab_ = Vocabulary.load(path / VOCAB_JSON)
+        obj.bert_config_ = state["bert_config"]
+        obj.families_ = TokenFamilies.from_dict(state["families"])
+        obj.training_info_ = state.get("training_info", {})
+        clf = BertForSequenceClassification(obj._config())
+        clf.load_state_dict(load_file(str(path / WEIGHTS)), strict=True)
+        obj.model_ = clf.to(obj.device).eval()
+        obj.pretrained_state_ = load_file(str(path / PRETRAINED_WEIGHTS))
+        return obj
+
+    def __getstate__(self) -> dict:  # pickling (e.g. copy.deepcopy) skips the TorchScript runner
+        d = dict(self.__dict__)
+        d["_runner"] = None
+        d["_pretrained_encoder"] = None
+        return d
+
+    def clone_unfitted(self) -> "BehaviourBertModel":
+        return type(self)(**copy.deepcopy(self.params))
+
+
+def _logloss_auc(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    from sklearn.metrics import roc_auc_score
+
+    z = np.asarray(z, dtype=np.float64)
+    loss = float(np.mean(np.logaddexp(0.0, z) - y * z))
+    auc = float(roc_auc_score(y, z)) if len(np.unique(y)) == 2 else float("nan")
+    return loss, auc

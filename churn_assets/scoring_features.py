@@ -1,7 +1,7 @@
 """Point-in-time features for one as-of date, built by the same SQL files as the training features.
 
-The feature models run in a scratch in-memory catalog whose staging.* names are views on the
-warehouse's staging tables and whose features.as_of_dates holds only the scoring date, so the
+The feature models run in a scratch in-memory catalog whose inputs (staging.*, ml.review_negativity)
+are views on the warehouse's tables and whose features.as_of_dates holds only the scoring date, so the
 training tables are never touched and no feature sees data after that date.
 """
 
@@ -22,13 +22,14 @@ def point_in_time_features(con: duckdb.DuckDBPyConnection, as_of: date, params: 
     """marts.user_features rows for `as_of` (one per active user), computed on connection `con`."""
     models = load_models()
     wanted = [k for k, m in models.items() if m.schema in ("features", "marts") and k != "features.as_of_dates"]
-    warehouse = con.execute("SELECT current_database()").fetchone()[0]
+    inputs = sorted({d for k in wanted for d in models[k].deps} - set(wanted) - {"features.as_of_dates"})
+    warehouse = con.execute("SELECT current_database()").fetchall()[0][0]
     con.execute(f"ATTACH ':memory:' AS {SCRATCH}")
     try:
         con.execute(f"USE {SCRATCH}")
-        for schema in ("staging", "features", "marts"):
-            con.execute(f"CREATE SCHEMA {schema}")
-        for key in (k for k in models if k.startswith("staging.")):
+        for schema in sorted({k.split(".")[0] for k in [*inputs, *wanted]}):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        for key in inputs:  # staging tables, the text model's scores: read from the warehouse
             con.execute(f"CREATE VIEW {key} AS SELECT * FROM {warehouse}.{key}")
         con.execute("CREATE TABLE features.as_of_dates AS SELECT CAST(? AS DATE) AS as_of_date", [as_of])
         for model in topo_order(models, wanted):

@@ -14,7 +14,7 @@ from churn_assets.definitions import build_definitions
 from churn_assets.pipeline import ingest_range, landing_days, run_job
 from churn_assets.simulate import ShopConfig, simulate_shop
 
-SMALL_TEXT_MODEL = {"enabled": False, "max_train_texts": 300, "fine_tune_layers": 1, "epochs": 1, "batch_size": 32, "max_len": 64}
+SMALL_TEXT_MODEL = {"max_train_texts": 300, "fine_tune_layers": 1, "epochs": 1, "batch_size": 32, "max_len": 64}
 CLASSIC_MODELS = ["recency_rule", "bgnbd", "logistic", "gbt"]
 
 

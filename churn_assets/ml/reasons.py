@@ -167,6 +167,41 @@ CATALOGUE: dict[str, ReasonTemplate] = {
     "membership": T("profile", lambda v: f"membership: {v}"),
 }
 
+# ---- behaviour BERT (occlusion of token families, ml/models/behaviour_bert.py) and hybrid -------------
+# These features are not columns of X: the value is missing, so the text is the ``missing`` text.
+def _sequence(kind: str, text: str) -> ReasonTemplate:
+    return T(kind, lambda v, _t=text: _t, missing=text)
+
+
+CATALOGUE.update({
+    "seq_complaints": _sequence("service", "a complaint in the recent history raises the risk"),
+    "seq_late_delivery": _sequence("service", "late deliveries in the recent history raise the risk"),
+    "seq_low_ratings": _sequence("service", "1- or 2-star reviews in the recent history raise the risk"),
+    "seq_reviews": _sequence("service", "the reviews and questions in the recent history raise the risk"),
+    "seq_returns": _sequence("service", "cancelled, refunded or returned orders in the recent history raise the risk"),
+    "seq_orders": _sequence("recency", "the pattern of recent orders (timing, amounts, categories) raises the risk"),
+    "seq_searches": _sequence("price", "searches in the recent history (without buying) raise the risk"),
+    "seq_carts": _sequence("engagement", "items put in the cart or favourites without ordering raise the risk"),
+    "seq_sessions": _sequence("engagement", "the pattern of recent visits (logins, page views, clicks) raises the risk"),
+    "seq_pauses": _sequence("engagement", "long pauses between recent activities raise the risk"),
+    "seq_last_activity": _sequence("recency", "the time since the last activity raises the risk"),
+    "seq_other": _sequence("engagement", "other recent activity in the history raises the risk"),
+    "bert_embedding": _sequence("engagement", "recent behaviour sequence looks like customers who left"),
+    "text_neg_mean_30d": T("service", lambda v: f"reviews in the last 30 days read as a bad experience"
+                                                f" (text score {float(v):.2f})",
+                           missing="no review text in the last 30 days"),
+    "text_neg_max_30d": T("service", lambda v: f"a review in the last 30 days reads as a bad experience"
+                                               f" (text score {float(v):.2f})",
+                          missing="no review text in the last 30 days"),
+    "text_neg_mean_90d": T("service", lambda v: f"reviews in the last 90 days read as a bad experience"
+                                                f" (text score {float(v):.2f})",
+                           missing="no review text in the last 90 days"),
+    "text_neg_max_90d": T("service", lambda v: f"a review in the last 90 days reads as a bad experience"
+                                               f" (text score {float(v):.2f})",
+                          missing="no review text in the last 90 days"),
+})
+
+
 _ACTIVITY_NOUNS = {
     "logins": ("login", "logins"), "sessions": ("visit", "visits"), "page_views": ("page view", "page views"),
     "clicks": ("click", "clicks"), "searches": ("search", "searches"),

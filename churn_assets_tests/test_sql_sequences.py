@@ -1,0 +1,80 @@
+"""The behaviour-sequence tokens and the review-text signals, built by SQL on hand-made rows."""
+
+from datetime import date, datetime
+
+from churn_assets_tests.sql_fixtures import build_models, empty_db, insert_rows, row
+
+AS_OF = date(2024, 3, 31)
+
+
+def shop():
+    con = empty_db()
+    insert_rows(con, "orders", [  # another customer spans the data window: as-of dates end on 2024-03-31
+        {"user_id": "u9", "order_id": "o-first", "ts": "2024-01-01 10:00", "amount": 1.0},
+        {"user_id": "u9", "order_id": "o-last", "ts": "2024-03-31 10:00", "amount": 1.0},
+    ])
+    insert_rows(con, "orders", [
+        {"user_id": "u1", "order_id": "o1", "ts": "2024-03-01 10:00", "amount": 30.0, "status": "paid",
+         "category": "home", "delivery_days": 9.0},
+        {"user_id": "u1", "order_id": "o2", "ts": "2024-03-20 10:00", "amount": 7.0, "status": "refunded",
+         "category": "books", "delivery_days": 2.0},
+    ])
+    insert_rows(con, "events", [
+        {"user_id": "u1", "ts": "2024-03-25 08:00", "event_type": "login"},
+        {"user_id": "u1", "ts": "2024-03-25 08:10", "event_type": "search"},
+    ])
+    insert_rows(con, "reviews", [
+        {"user_id": "u1", "ts": "2024-03-26 09:00", "rating": None, "text": "where is it", "kind": "complaint"},
+    ])
+    return con
+
+
+def test_tokens_in_time_order_with_gap_and_bucket_tokens():
+    con = shop()
+    build_models(con)
+    tokens = row(con, "features.user_event_tokens", "u1", AS_OF)["event_tokens"].split()
+    assert tokens == [
+        "order_paid", "amt_4", "cat_home",          # 30 -> floor(log2(31)) = 4
+        "gap_w1", "delivered_late",                  # delivered 9 days later (> 5: late)
+        "gap_w1", "order_refunded", "amt_3", "cat_books",
+        "gap_d1", "delivered",
+        "gap_d1", "login", "search",                 # 10 minutes apart: no gap token
+        "gap_d1", "complaint",
+        "now_d3",                                    # 5 days from the complaint to the end of the as-of day
+    ]
+
+
+def test_tokens_are_deterministic_and_never_see_later_rows():
+    con = shop()
+    daily = {"as_of_step_days": 1}  # every day is an as-of date, before and after the later rows land
+    build_models(con, daily)
+    before = row(con, "features.user_event_tokens", "u1", AS_OF)["event_tokens"]
+    insert_rows(con, "events", [{"user_id": "u1", "ts": "2024-04-01 00:00", "event_type": "logout"}])
+    insert_rows(con, "orders", [{"user_id": "u1", "order_id": "o9", "ts": "2024-04-02 10:00", "amount": 5.0}])
+    build_models(con, daily)
+    assert row(con, "features.user_event_tokens", "u1", AS_OF)["event_tokens"] == before
+    assert "logout" in row(con, "features.user_event_tokens", "u1", date(2024, 4, 1))["event_tokens"]
+
+
+def test_sequence_keeps_only_the_latest_items():
+    con = shop()
+    build_models(con, {"sequence_max_items": 2})
+    r = row(con, "features.user_event_tokens", "u1", AS_OF)
+    assert r["sequence_items"] == 2
+    assert r["event_tokens"] == "search gap_d1 complaint now_d3"
+
+
+def test_text_signals_from_review_scores():
+    con = shop()
+    con.executemany(
+        "INSERT INTO ml.review_negativity VALUES (?, ?, ?, ?, ?)",
+        [
+            ["u1", datetime(2024, 3, 26, 9), date(2024, 3, 26), "complaint", 0.9],
+            ["u1", datetime(2024, 2, 1, 9), date(2024, 2, 1), "review", 0.1],
+            ["u1", datetime(2024, 4, 5, 9), date(2024, 4, 5), "review", 1.0],  # after the as-of date
+        ],
+    )
+    build_models(con)
+    r = row(con, "marts.user_features", "u1", AS_OF)
+    assert r["text_neg_mean_30d"] == 0.9 and r["text_neg_max_30d"] == 0.9
+    assert abs(r["text_neg_mean_90d"] - 0.5) < 1e-12 and r["text_neg_max_90d"] == 0.9

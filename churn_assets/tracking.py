@@ -18,10 +18,15 @@ from churn_assets.ml.pyfunc import ChurnPyfunc
 from churn_assets.resources import MlflowTracking
 
 RUNTIME_PACKAGES = ("mlflow", "pandas", "numpy", "scikit-learn", "lightgbm", "scipy", "joblib")
+TORCH_PACKAGES = ("torch", "transformers", "safetensors")
 
 
-def pip_requirements() -> list[str]:
-    return [f"{name}=={version(name)}" for name in RUNTIME_PACKAGES]
+def pip_requirements(model: ChurnModel | None = None) -> list[str]:
+    names = list(RUNTIME_PACKAGES)
+    inner = getattr(model, "base", model)  # a calibrated wrapper needs what its base needs
+    if inner is not None and any(m in type(inner).__module__ for m in ("bert", "hybrid")):
+        names += TORCH_PACKAGES
+    return [f"{name}=={version(name)}" for name in names]
 
 
 def _flat_params(params: dict[str, Any]) -> dict[str, str]:
@@ -59,7 +64,7 @@ def log_model_run(
                 python_model=wrapper,
                 artifacts={"model_dir": str(model_dir)},
                 signature=signature,
-                pip_requirements=pip_requirements(),
+                pip_requirements=pip_requirements(model),
             )
     return run.info.run_id, info.model_uri
 

@@ -25,7 +25,8 @@ MODEL_RUNS = "ml.model_runs"
 
 class TrainingConfig(dg.Config):
     models: list[str] = Field(
-        default=["recency_rule", "bgnbd", "logistic", "gbt"], description="registered model names to train"
+        default=["recency_rule", "bgnbd", "logistic", "gbt", "behaviour_bert", "hybrid_gbt"],
+        description="registered model names to train (hybrid_gbt reuses the behaviour_bert trained before it)",
     )
     calibration: str = Field(default="isotonic", description="isotonic | sigmoid | none (fitted on the validation window)")
     seed: int = 7
@@ -34,6 +35,23 @@ class TrainingConfig(dg.Config):
     gbt_num_leaves: int = 15
     gbt_min_child_samples: int = 50
     logistic_C: float = 0.5
+    bert_hidden_size: int = Field(default=64, description="behaviour BERT width")
+    bert_layers: int = Field(default=2, description="behaviour BERT transformer layers")
+    bert_heads: int = 2
+    bert_max_len: int = Field(default=128, description="latest tokens kept per user")
+    bert_epochs: int = Field(default=3, description="fine-tuning epochs (early stopping on validation)")
+    bert_pretrain_epochs: int = Field(default=1, description="masked-token pretraining epochs")
+    bert_batch_size: int = 64
+    bert_max_train_rows: int = Field(default=15_000, description="fine-tuning rows (subsampled)")
+    bert_max_pretrain_rows: int = Field(default=15_000, description="pretraining sequences (subsampled)")
+
+    def bert_params(self) -> dict:
+        return dict(
+            hidden_size=self.bert_hidden_size, num_hidden_layers=self.bert_layers, num_attention_heads=self.bert_heads,
+            intermediate_size=2 * self.bert_hidden_size, max_len=self.bert_max_len, epochs=self.bert_epochs,
+            pretrain_epochs=self.bert_pretrain_epochs, batch_size=self.bert_batch_size,
+            max_train_rows=self.bert_max_train_rows, max_pretrain_rows=self.bert_max_pretrain_rows, seed=self.seed,
+        )
 
     def model_params(self, name: str) -> dict:
         if name == "gbt":
@@ -43,7 +61,46 @@ class TrainingConfig(dg.Config):
             )
         if name == "logistic":
             return dict(C=self.logistic_C)
+        if name == "behaviour_bert":
+            return self.bert_params()
+        if name == "hybrid_gbt":
+            gbt = self.model_params("gbt")
+            return {**gbt, "encoder_params": self.bert_params()}
         return {}
+
+
+def _extra_params(name: str, settings: PipelineSettings, fitted: dict) -> dict:
+    if name == "bgnbd":
+        return {"horizon_days": float(settings.horizon_days)}
+    if name == "hybrid_gbt" and "behaviour_bert" in fitted:
+        return {"encoder": fitted["behaviour_bert"]}  # reuse the behaviour BERT trained in this run
+    return {}
+
+
+def _numeric_training_info(model) -> dict[str, float]:
+    """Training time, device and throughput of the torch models, for MLflow."""
+    info = getattr(getattr(model, "base", model), "training_info_", None) or {}
+    out = {f"train_{k}": float(v) for k, v in info.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if "device" in info:
+        out["train_on_cuda"] = float(str(info["device"]).startswith("cuda"))
+    return out
+
+
+def unlabelled_sequences(duckdb: DuckDBWarehouse) -> list[str]:
+    with duckdb.connect() as con:
+        return [r[0] for r in con.execute("SELECT event_tokens FROM marts.user_features").fetchall()]
+
+
+def write_behaviour_embedding(duckdb: DuckDBWarehouse, model) -> None:
+    """The fine-tuned behaviour BERT's pooled user embedding, one row per (user, as-of date)."""
+    with duckdb.connect() as con:
+        rows = con.execute("SELECT user_id, as_of_date, event_tokens FROM marts.user_features").df()
+    emb = model.embed(rows)
+    table = rows[["user_id", "as_of_date"]].copy()
+    for i in range(emb.shape[1]):
+        table[f"bert_emb_{i}"] = emb[:, i]
+    with duckdb.connect() as con:
+        replace_table(con, "features.behaviour_embedding", table)
 
 
 def data_window(frames: dict, settings: PipelineSettings) -> dict:
@@ -60,8 +117,10 @@ def data_window(frames: dict, settings: PipelineSettings) -> dict:
     deps=[dg.AssetKey(["marts", "training_set"])],
     group_name="training",
     description="Fits every configured model (registry names) on the train window, calibrates on validation, "
-    "logs one MLflow run per model and writes validation/test predictions to ml.predictions.",
-    kinds={"python", "mlflow", "lightgbm"},
+    "logs one MLflow run per model and writes validation/test predictions to ml.predictions. The behaviour "
+    "BERT is pretrained with masked tokens on every user's sequence first; its pooled user embedding is "
+    "written to features.behaviour_embedding.",
+    kinds={"python", "mlflow", "lightgbm", "pytorch"},
 )
 def trained_models(
     context: dg.AssetExecutionContext,
@@ -75,13 +134,16 @@ def trained_models(
     (X_tr, y_tr), (X_va, y_va), (X_te, y_te) = frames["train"], frames["valid"], frames["test"]
     window = data_window(frames, settings)
     context.log.info(f"training set: {window}")
-    predictions, runs = [], []
+    predictions, runs, fitted = [], [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in config.models:
             started = time.monotonic()
-            extra = {"horizon_days": float(settings.horizon_days)} if name == "bgnbd" else {}
-            model = create_model(name, **config.model_params(name), **extra)
+            model = create_model(name, **config.model_params(name), **_extra_params(name, settings, fitted))
+            if name == "behaviour_bert":
+                # self-supervised pretraining on every user's sequence, labelled or not (no labels read)
+                model.pretrain(unlabelled_sequences(duckdb))
             model.fit(X_tr, y_tr, eval_set=(X_va, y_va))
+            fitted[name] = model
             if config.calibration != "none":
                 model = CalibratedModel(model, method=config.calibration).calibrate(X_va, y_va)
             p_va, p_te = model.predict_proba(X_va)[:, 1], model.predict_proba(X_te)[:, 1]
@@ -90,6 +152,7 @@ def trained_models(
             metrics |= {f"test_{k}": v for k, v in binary_metrics(y_te, p_te, threshold).items()}
             metrics["threshold"] = threshold
             metrics["train_seconds"] = time.monotonic() - started
+            metrics |= _numeric_training_info(model)
             plots = plot_all({name: (y_te, p_te)}, Path(tmp) / name, prefix=f"{name}_test_")
             run_id, model_uri = log_model_run(
                 mlflow, model, run_name=name, params={"model": name, **model.params, **window},
@@ -108,6 +171,8 @@ def trained_models(
     with duckdb.connect() as con:
         replace_table(con, PREDICTIONS, preds)
         replace_table(con, MODEL_RUNS, runs_df)
+    if "behaviour_bert" in fitted:
+        write_behaviour_embedding(duckdb, fitted["behaviour_bert"])
     shown = runs_df.drop(columns=["model_uri"]).round(4)
     return dg.MaterializeResult(
         metadata={

@@ -42,9 +42,14 @@ matmuls and SDPA, not Python overhead), so ``auto`` ends up eager there.
 
 Explanations (``contributions``): occlusion by token family (``ml/sequence/families.py``): all tokens of
 one family (complaints, late deliveries, low ratings, searches, orders, sessions, pauses, ...) are
-replaced by [MASK] and the drop of the churn logit is the family's contribution, column ``seq_<family>``
-(reason texts in ``ml/reasons.py``). Rows without a family's tokens get 0. Occlusion is not additive:
-with ``include_bias`` the ``bias`` column is the per-row remainder, logit - sum of contributions.
+hidden and the drop of the churn logit is the family's contribution, column ``seq_<family>`` (reason
+texts in ``ml/reasons.py``). Rows without a family's tokens get 0. ``occlusion="delete"`` (default)
+removes the tokens ("as if these events had not happened"); ``"mask"`` replaces them by [MASK]. Delete
+is the default because a masked-token-pretrained encoder is built to guess a [MASK] from its context,
+and the slot itself still shows WHERE the event was: in the order-rule test (churn iff a complaint comes
+before the order) masking the complaint left the prediction unchanged (the order token's position still
+told the story) while deleting it moved the logit by several units. Occlusion is not additive: with
+``include_bias`` the ``bias`` column is the per-row remainder, logit - sum of contributions.
 
 Saved state (directory): ``model.json`` (base), ``behaviour_bert.json`` (BertConfig, families, training
 info), ``vocab.json``, ``model.safetensors`` (classifier) and ``pretrained_encoder.safetensors``.
@@ -135,20 +140,23 @@ class BehaviourBertModel(ChurnModel):
         # vocabulary
         "min_count": 2, "max_vocab": 5000,
         # (a) masked-token pretraining
-        "pretrain_epochs": 1, "pretrain_lr": 1e-3, "mask_prob": 0.15, "max_pretrain_rows": 20_000,
+        "pretrain_epochs": 1, "pretrain_lr": 1e-3, "mask_prob": 0.15, "max_pretrain_rows": 15_000,
         # (b) fine-tuning
         "epochs": 3, "batch_size": 64, "lr": 1e-3, "weight_decay": 0.01, "warmup_ratio": 0.05,
-        "patience": 1, "max_train_rows": 20_000,
+        "patience": 1, "max_train_rows": 15_000,
         # runtime
         "eval_batch_size": 512, "seed": 7, "progress": True, "device": "auto", "num_threads": None,
         "inference": "auto",  # auto | eager | jit
         "token_families": None,  # None = sequence.DEFAULT_FAMILIES; or {feature_name: [glob, ...]}
+        "occlusion": "delete",  # contributions: delete the family's tokens, or replace them by [MASK]
     }
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         if self.params["inference"] not in ("auto", "eager", "jit"):
             raise ValueError("inference must be auto, eager or jit")
+        if self.params["occlusion"] not in ("delete", "mask"):
+            raise ValueError("occlusion must be delete or mask")
         self.vocab_: Vocabulary | None = None
         self.bert_config_: dict | None = None
         self.model_: BertForSequenceClassification | None = None
@@ -524,9 +532,8 @@ class BehaviourBertModel(ChurnModel):
                 rows = np.flatnonzero(hit.any(1))
                 if not len(rows):
                     continue
-                occluded = ids[rows].copy()
-                occluded[hit[rows]] = self.vocab_.mask_id
-                C[rows, f] = base[rows] - self._logits(occluded, mask[rows])
+                occ_ids, occ_mask = _occlude(ids[rows], hit[rows], self.vocab_, self.params["occlusion"])
+                C[rows, f] = base[rows] - self._logits(occ_ids, occ_mask)
         df = pd.DataFrame(C, index=X.index, columns=names)
         if include_bias:
             df["bias"] = base - C.sum(1)
@@ -566,6 +573,20 @@ class BehaviourBertModel(ChurnModel):
 
     def clone_unfitted(self) -> "BehaviourBertModel":
         return type(self)(**copy.deepcopy(self.params))
+
+
+def _occlude(ids: np.ndarray, hit: np.ndarray, vocab: Vocabulary, how: str) -> tuple[np.ndarray, np.ndarray]:
+    """Hide the ``hit`` positions: replaced by [MASK], or deleted (later tokens move left, [PAD] after)."""
+    if how == "mask":
+        out = ids.copy()
+        out[hit] = vocab.mask_id
+        return out, (out != vocab.pad_id).astype(np.int64)
+    keep = ~hit & (ids != vocab.pad_id)
+    order = np.argsort(~keep, axis=1, kind="stable")  # kept positions first, in their order
+    out = np.take_along_axis(ids, order, axis=1)
+    kept = np.take_along_axis(keep, order, axis=1)
+    out[~kept] = vocab.pad_id
+    return out, kept.astype(np.int64)
 
 
 def _logloss_auc(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:

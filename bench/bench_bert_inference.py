@@ -8,7 +8,7 @@ the churn log-odds against eager.
 
 Without ``--model`` a default-size model is built on synthetic histories with no training (speed does
 not depend on the weights; the equality check does not either). With ``inference="auto"``, ``predict_proba``
-uses TorchScript on CPU only when the trace matches eager within 1e-5 and is >= 10% faster on a probe
+uses TorchScript on CPU only when the trace matches eager within 1e-5 and is >= 15% faster on a probe
 batch; the last line says which one it picks on this machine.
 """
 

@@ -278,3 +278,16 @@ def test_hybrid_out_of_fold_source():
     # out-of-fold logits differ from the full model's (which saw those rows)
     assert not np.allclose(hyb.oof_logit_, hyb.encoder_.decision_function(train))
     assert hyb.predict_proba(test).shape == (200, 2)
+
+
+def test_hybrid_with_its_own_label_free_encoder_round_trips(tmp_path):
+    train, test = synthetic_sequences(500, seed=30, max_tokens=15), synthetic_sequences(100, seed=31, max_tokens=15)
+    hyb = create_model("hybrid_gbt", embedding_dims=3, n_estimators=40, num_leaves=7,
+                       encoder_params={**TINY, "seed": 5})
+    hyb.fit(train, train["churned"])
+    assert hyb.encoder_.model_ is None  # pretrained only: no label reached the encoder
+    assert hyb.training_info_["embedding_source"] == "pretrained" and hyb.training_info_["seconds"] > 0
+    hyb.save(tmp_path / "h")
+    again = load_model(tmp_path / "h")
+    np.testing.assert_allclose(again.predict_proba(test), hyb.predict_proba(test), rtol=0, atol=1e-9)
+    assert list(again.contributions(test).columns) == hyb.feature_names_

@@ -12,7 +12,8 @@ from churn_assets.ml.text import ReviewSentimentModel, bad_experience, evaluate_
 OBJECTS = ["delivery", "product", "service", "packaging", "item", "order", "quality"]
 TEMPLATES = ["the {o} was {a}", "{a} {o}, would buy again", "honestly the {o} was {a}", "i found the {o} {a}",
              "{o}: {a}"]
-GOOD_TRAIN, BAD_TRAIN = ["great", "excellent", "good", "nice", "lovely"], ["terrible", "awful", "bad", "poor", "useless"]
+GOOD_TRAIN = ["great", "excellent", "good", "nice", "lovely"]
+BAD_TRAIN = ["terrible", "awful", "bad", "poor", "useless"]
 GOOD_TEST, BAD_TEST = (["fantastic", "wonderful", "superb", "perfect", "brilliant"],
                        ["horrible", "dreadful", "disappointing", "broken", "rubbish"])
 
@@ -59,6 +60,7 @@ def test_text_model_loads_offline_predicts_and_round_trips(monkeypatch, tmp_path
     assert again.get_params() == m.get_params()
 
 
+@pytest.mark.slow  # ~10-25 s: three epochs over 600 reviews through MiniLM
 def test_text_model_beats_tfidf_where_the_meaning_is_in_the_wording():
     train = reviews(600, GOOD_TRAIN, BAD_TRAIN, seed=2)
     test_texts, test_ratings = reviews(300, GOOD_TEST, BAD_TEST, seed=3)  # unseen adjectives

@@ -19,7 +19,8 @@ offline, also with ``HF_HUB_OFFLINE=1``). Any local folder holding a BERT-family
 local cache) the first time.
 
 Scoring (``predict_proba``) scores each distinct text once, tokenises them in one call, sorts them by
-length and runs batches of 128 under ``torch.inference_mode`` (bf16 autocast on CUDA). ``training_info_`` holds device, seconds and texts/second (for MLflow).
+length and runs batches of 128 under ``torch.inference_mode`` (bf16 autocast on CUDA).
+``training_info_`` holds device, seconds and texts/second (for MLflow).
 
 Saved form (a directory): ``encoder/`` (``save_pretrained`` of the fine-tuned encoder and its
 tokenizer), ``head.safetensors`` and ``text_model.json`` (parameters, training info).

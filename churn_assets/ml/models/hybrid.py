@@ -26,9 +26,23 @@ Using the fine-tuned encoder's embedding (or logit) directly on the rows it was 
 leak: those rows' embeddings already separate their own labels, the trees lean on them, and the
 validation / test rows (embedded without that memorisation) get miscalibrated scores.
 
-Measured on ``ml.sequence.synthetic`` histories (20k train, 4k valid, 5k test users, 2-core CPU,
-``bench``-style run recorded in the module ``HYBRID_MEASUREMENTS`` below): see that table for the
-test ROC AUC of GBT on the counts alone, the behaviour BERT alone, and the hybrid with each source.
+Measured (test ROC AUC, ``HYBRID_MEASUREMENTS``) on ``ml.sequence.synthetic`` histories: 20k train,
+4k valid, 5k test users, default BERT (15k rows subsampled, 1 MLM epoch on train+valid+test sequences,
+3 fine-tune epochs), GBT with 600 trees / lr 0.03 / 15 leaves, 2-core CPU (one core free):
+
+    GBT on the count features alone                      0.726
+    behaviour BERT alone                                 0.743
+    hybrid, embedding_source="pretrained" (default)      0.741   (+47 s over the BERT fit)
+    hybrid, embedding_source="oof" (3 folds)             0.746   (+343 s)
+    [not offered] fine-tuned embedding, same rows        0.752   (leaky)
+    [not offered] fine-tuned logit, same rows            0.745   (leaky)
+
+All hybrids beat the trees alone; differences among them are within the noise of 5k test users
+(AUC standard error ~0.007). The leaky variants did not hurt here only because the small default BERT
+barely overfits (train loss 0.50 vs valid 0.515); with a bigger model or more epochs the training
+rows' representations separate their own labels and the trees over-trust them, which nothing in the
+training data would show. So the default is the label-free pretrained embedding (cheap and safe);
+``"oof"`` is there when the extra fine-tunings are affordable (e.g. on a GPU).
 
 Contributions come from the GBT's TreeSHAP; the embedding columns are summed into one
 ``bert_embedding`` feature (catalogue text: "recent behaviour sequence looks like customers who left").
@@ -37,6 +51,7 @@ Save/load bundles the encoder (``encoder/``), the trees (``gbt/``) and the PCA (
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +67,11 @@ from churn_assets.ml.models.registry import register_model
 EMBEDDING_FEATURE = "bert_embedding"
 SOURCES = ("pretrained", "oof")
 
-# test ROC AUC measured with bench-style runs on synthetic histories (see the module docstring)
-HYBRID_MEASUREMENTS: dict[str, float] = {}
+# test ROC AUC on synthetic histories (see the module docstring for the setup)
+HYBRID_MEASUREMENTS: dict[str, float] = {
+    "gbt_counts": 0.7255, "behaviour_bert": 0.7433, "hybrid_pretrained": 0.7412, "hybrid_oof": 0.7457,
+    "finetuned_embedding_leaky": 0.7518, "finetuned_logit_leaky": 0.7448,
+}
 
 
 @register_model("hybrid_gbt")
@@ -76,6 +94,7 @@ class HybridGBTModel(ChurnModel):
         self.pca_: PCA | None = None
         self.embedding_columns_: list[str] = []
         self.oof_logit_: np.ndarray | None = None
+        self.training_info_: dict[str, Any] = {}
 
     # ---- the encoder ----------------------------------------------------------------------------
     def _encoder(self):
@@ -114,6 +133,7 @@ class HybridGBTModel(ChurnModel):
         y_arr = as_label_array(y)
         if len(y_arr) != len(X):
             raise ValueError(f"X has {len(X)} rows but y has {len(y_arr)}")
+        started = time.perf_counter()
         enc = self._encoder()
         p = self.params
         if p["embedding_source"] == "pretrained":
@@ -139,6 +159,7 @@ class HybridGBTModel(ChurnModel):
         if eval_set is not None:
             Xv, yv = eval_set
             ev = (self._augment(Xv), yv)
+        embedding_seconds = time.perf_counter() - started
         exclude = list(p["exclude"] or [])
         features = p["features"]
         if features is not None:
@@ -149,6 +170,13 @@ class HybridGBTModel(ChurnModel):
         self.feature_names_ = [c for c in self.gbt_.feature_names_ if c not in emb] + [EMBEDDING_FEATURE]
         self.numeric_features_ = [c for c in self.gbt_.numeric_features_ if c not in emb]
         self.categorical_features_ = list(self.gbt_.categorical_features_)
+        seconds = time.perf_counter() - started
+        self.training_info_ = {
+            "embedding_source": p["embedding_source"], "embedding_columns": len(self.embedding_columns_),
+            "embedding_seconds": embedding_seconds, "gbt_seconds": seconds - embedding_seconds, "seconds": seconds,
+            "gbt_best_iteration": int(self.gbt_.best_iteration_),
+            "device": enc.training_info_.get("device", str(enc.device)),
+        }
         return self
 
     def _out_of_fold_logits(self, enc, X: pd.DataFrame, y: np.ndarray, eval_set) -> np.ndarray:
@@ -201,7 +229,8 @@ class HybridGBTModel(ChurnModel):
         self.gbt_.save(path / "gbt")
         joblib.dump({"pca": self.pca_, "embedding_columns": self.embedding_columns_,
                      "feature_names": self.feature_names_, "numeric": self.numeric_features_,
-                     "categorical": self.categorical_features_}, path / STATE_FILE)
+                     "categorical": self.categorical_features_, "training_info": self.training_info_},
+                    path / STATE_FILE)
 
     @classmethod
     def _load_state(cls, path: Path) -> "HybridGBTModel":
@@ -216,4 +245,5 @@ class HybridGBTModel(ChurnModel):
         obj.feature_names_ = state["feature_names"]
         obj.numeric_features_ = state["numeric"]
         obj.categorical_features_ = state["categorical"]
+        obj.training_info_ = state.get("training_info", {})
         return obj

@@ -47,7 +47,9 @@ def log_model_run(
 
     Returns (run_id, model_uri)."""
     tracking.setup()
-    example = X_example.head(50)
+    # integer columns as doubles: a count can be missing at serving time, and MLflow's schema
+    # enforcement rejects floats in an integer column
+    example = X_example.head(50).apply(lambda s: s.astype("float64") if pd.api.types.is_integer_dtype(s) else s)
     with mlflow.start_run(run_name=run_name, tags=tags or {}) as run:
         mlflow.log_params(_flat_params(params))
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v == v})

@@ -23,10 +23,10 @@ class ShopConfig:
     horizon_days: int = 30  # churn horizon H of the truth
     lookback_days: int = 90  # activity lookback L (used by the evaluation helpers)
     truth_every_days: int = 1  # write truth every k-th day (thin it for very large shops)
-    existing_share: float = 0.35  # share of n_users who signed up before start_date
+    existing_share: float = 0.3  # share of n_users who signed up before start_date
     order_rate: float = 0.085  # mean daily order intensity of a fully engaged customer
-    order_rate_shape: float = 1.3  # gamma shape of the per-user order intensity (smaller = longer tail)
-    hazard_scale: float = 0.0004  # median daily probability that a content customer leaves for good
+    order_rate_shape: float = 1.1  # gamma shape of the per-user order intensity (smaller = longer tail)
+    hazard_scale: float = 0.0003  # median daily probability that a content customer leaves for good
     browse_rate: float = 0.06  # extra browsing sessions per day of an engaged customer (besides purchases)
     review_rate: float = 0.05  # probability that an order gets a review (before per-user propensity)
     service_failure_rate: float = 0.05  # hidden failures (damaged parcel, unhelpful support) per order

@@ -115,8 +115,6 @@ def realized_labels(
 
 def labelled_truth(out_dir: Path, orders: pd.DataFrame | None = None, first_as_of: int = 45) -> pd.DataFrame:
     """Truth joined with the realized label, for as-of dates whose horizon is fully observed."""
-    from churn_assets.simulate.config import ShopConfig  # noqa: F401 (documentation of the defaults)
-
     out_dir = Path(out_dir)
     summary = json.loads((out_dir / "truth" / "summary.json").read_text())
     cfg = summary["config"]
@@ -168,6 +166,11 @@ def calibration(out_dir: Path) -> dict:
             "p99": float(buyers.quantile(0.99)),
             "max": int(buyers.max()),
             "share_with_1": round(float((buyers == 1).mean()), 3),
+        },
+        "orders_per_user": {  # all users, those who never ordered included
+            "median": float(per_user.median()),
+            "share_0": round(float((per_user == 0).mean()), 3),
+            "p90": float(per_user.quantile(0.9)),
         },
         "orders": int(len(orders)),
         "paid_share": round(float((orders["status"] == "paid").mean()), 3),

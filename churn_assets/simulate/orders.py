@@ -93,8 +93,10 @@ def draw_orders(
     pct = np.where(on_promo, re.uniform(0.1, 0.35, size=n), np.where(coupon, re.uniform(0.05, 0.15, size=n), 0.0))
     discount = np.round(gross * pct, 2)
     amount = np.round(gross - discount, 2)
-    delivery = np.where(status == CANCELLED, np.nan, np.round(CATEGORY_SHIP_DAYS[category] + ship))
-    late = late | (delivery >= LATE_DAYS)
+    # delivery days: late (>= LATE_DAYS) exactly when the simulation stream said so
+    days = np.round(CATEGORY_SHIP_DAYS[category] + ship)
+    days = np.where(late, np.maximum(days, LATE_DAYS), np.minimum(days, LATE_DAYS - 1))
+    delivery = np.where(status == CANCELLED, np.nan, days)
     deliver_day = t + np.nan_to_num(delivery, nan=0.0).astype(np.int64)
     complaint_day = np.where(status == CANCELLED, t, t + np.minimum(deliver_day - t, 6)) + feedback_lag
     order_id = tagged("o", counter + np.arange(n), 9)

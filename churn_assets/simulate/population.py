@@ -97,7 +97,7 @@ def draw_population(cfg: ShopConfig, rng: np.random.Generator) -> Population:
     n_base = int(round(cfg.existing_share * n))
     base_days = -np.sort(rng.integers(1, 3 * 365, size=n_base))[::-1]
     signup_day = np.concatenate([base_days, _signup_days(cfg, n - n_base, rng)]).astype(np.int32)
-    # a pre-existing base ordered by sign-up time, then the cohorts
+    # user numbers follow sign-up: the pre-existing base first, then the daily cohorts
     signup_sec = rng.integers(6 * 3600, DAY_S - 60, size=n).astype(np.int32)
 
     region = rng.choice(len(REGIONS), size=n, p=REGION_SHARE).astype(np.int8)

@@ -27,12 +27,13 @@ from churn_assets.simulate.messy import MessyMaker
 from churn_assets.simulate.orders import apply_shocks, draw_orders, feedback_frame, orders_frame
 from churn_assets.simulate.population import draw_population, user_ids, users_frame
 from churn_assets.simulate.sessions import FADING, PURCHASE, SHOPPING_AROUND, BROWSE, build_sessions
-from churn_assets.simulate.writers import TruthWriter, write_json, write_reviews, write_text_file
+from churn_assets.simulate.writers import TruthWriter, append_jsonl, write_json, write_reviews, write_text_file
 
 KINDS = ("users", "orders", "events", "reviews")
 SHOPPING_AROUND_RATE = 0.2  # sessions per day of a customer who gave up, once the complaint is posted
 FADE_DAYS = 10.0  # visits of a customer who left decay with this time constant
 PROMO_BROWSE = 0.3  # extra browsing on sale days, times the discount responsiveness
+SESSION_CHUNK = 50_000  # sessions rendered at once (events of a big day are written in parts)
 
 
 def _browse_sessions(st, pop, cal, t: int, re: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -52,6 +53,20 @@ def _browse_sessions(st, pop, cal, t: int, re: np.random.Generator) -> tuple[np.
     user = np.repeat(who, n)
     mode = np.where(searching[user], SHOPPING_AROUND, np.where(fading[user], FADING, BROWSE))
     return user, mode
+
+
+def _write_events(path: Path, s_user, s_mode, s_cat, t: int, ctx: dict, counter: int) -> tuple[int, np.ndarray]:
+    """Render all sessions of day t into one JSONL file, in parts; returns (rows, session ends)."""
+    ends = np.zeros(len(s_user), dtype=np.int64)
+    rows = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        for lo in range(0, max(len(s_user), 1), SESSION_CHUNK):  # bounded memory for big shops
+            part = slice(lo, lo + SESSION_CHUNK)
+            events, ends[part] = build_sessions(
+                s_user[part], s_mode[part], s_cat[part], t, ctx["start_epoch"], ctx["pop"], ctx["ids"], counter + lo, ctx["re"]
+            )
+            rows += append_jsonl(fh, "events", events, ctx["messy"], ctx["start_epoch"] + t * DAY_S)
+    return rows, ends
 
 
 def simulate_shop(out_dir: Path, config: ShopConfig = ShopConfig()) -> dict:
@@ -74,15 +89,16 @@ def simulate_shop(out_dir: Path, config: ShopConfig = ShopConfig()) -> dict:
     ids = user_ids(cfg.n_users)
     start_epoch = int(datetime.combine(cfg.start_date, dtime(0), tzinfo=timezone.utc).timestamp())
     messy = MessyMaker(cfg.messy_share, cfg.n_users, r_messy)
+    ctx = {"pop": pop, "ids": ids, "start_epoch": start_epoch, "messy": messy, "re": re}
     truth = TruthWriter(truth_dir / "churn_truth.parquet") if cfg.write_truth else None
-    pending: dict[int, list[pd.DataFrame]] = {}
+    pending: dict[int, list[pd.DataFrame]] = {}  # feedback rows by the day they are posted
     rows = dict.fromkeys(KINDS, 0)
     order_counter = session_counter = 0
     try:
         for t in range(cfg.n_days):
-            day = cfg.start_date + timedelta(days=t)
+            stem = (cfg.start_date + timedelta(days=t)).isoformat()
             day_epoch = start_epoch + t * DAY_S
-            # --- who is around today
+            # --- who is around today; who leaves; who orders; what the orders do to them
             lo = 0 if t == 0 else int(np.searchsorted(pop.signup_day, t, "left"))
             hi = int(np.searchsorted(pop.signup_day, t, "right"))
             st.joined[lo:hi] = True
@@ -90,48 +106,50 @@ def simulate_shop(out_dir: Path, config: ShopConfig = ShopConfig()) -> dict:
             decay(st, pop, around)
             step_dropout(st, pop, around, t, rs)
             alive = around[st.alive[around]]
-            # --- orders and what they do to the customers
             lam = order_intensity(st, pop, alive, t, cal)
             orders = draw_orders(cfg, pop, alive, lam, t, cal.promo[t], order_counter, rs, re)
             order_counter += len(orders)
             apply_shocks(st, pop, orders, rs)
-            # --- sessions: browsing + one purchase session per order
+            # --- sessions: one purchase session per order + browsing; the order follows its session
             b_user, b_mode = _browse_sessions(st, pop, cal, t, re)
             s_user = np.r_[orders.user, b_user]
             s_mode = np.r_[np.full(len(orders), PURCHASE), b_mode]
             s_cat = np.r_[orders.category.astype(np.int64), np.full(len(b_user), -1)]
-            events, ends = build_sessions(s_user, s_mode, s_cat, t, start_epoch, pop, ids, session_counter, re)
+            n_events, ends = _write_events(landing / "events" / f"{stem}.jsonl", s_user, s_mode, s_cat, t, ctx, session_counter)
+            rows["events"] += n_events
             session_counter += len(s_user)
             orders.ts = day_epoch + np.minimum(ends[: len(orders)] + re.integers(20, 120, len(orders)), DAY_S - 1)
-            # --- feedback, posted on its own (later) day
+            # --- feedback is posted on its own (later) day
             feedback = feedback_frame(orders, pop, ids, t, start_epoch, re)
             for due, group in feedback.groupby("_day", sort=True):
                 if due < cfg.n_days:
                     pending.setdefault(int(due), []).append(group)
             todays = pending.pop(t, [])
             reviews = pd.concat(todays, ignore_index=True).sort_values("ts", kind="stable") if todays else feedback.iloc[:0]
-            # --- files of the day
-            stem = day.isoformat()
+            # --- the other files of the day
             users = users_frame(pop, ids, np.arange(lo, hi), start_epoch)
             rows["users"] += write_text_file(landing / "users" / f"{stem}.csv", "users", users, messy, day_epoch, "csv")
             rows["orders"] += write_text_file(
                 landing / "orders" / f"{stem}.csv", "orders", orders_frame(orders, ids), messy, day_epoch, "csv"
             )
-            rows["events"] += write_text_file(landing / "events" / f"{stem}.jsonl", "events", events, messy, day_epoch, "jsonl")
             rows["reviews"] += write_reviews(landing / "reviews" / f"{stem}.parquet", reviews, messy, day_epoch)
             # --- ground truth at the end of the day
             if truth is not None and t % cfg.truth_every_days == 0:
                 eligible = np.flatnonzero(st.n_paid > 0)
-                truth.write(ids[eligible], day, p_no_paid_order(st, pop, eligible, t, cfg.horizon_days, cal))
+                p = p_no_paid_order(st, pop, eligible, t, cfg.horizon_days, cal)
+                truth.write(ids[eligible], cfg.start_date + timedelta(days=t), p)
     finally:
         if truth is not None:
             truth.close()
+    return _finish(cfg, pop, st, ids, truth_dir, rows, messy, truth, started)
 
+
+def _finish(cfg, pop, st, ids, truth_dir: Path, rows: dict, messy: MessyMaker, truth, started: float) -> dict:
     latent = pop.frame(ids)
     for name in ("alive", "death_day", "giveup", "complaint_day", "n_paid", "late_orders", "failures", "complaints", "D", "e"):
         latent[f"final_{name}"] = getattr(st, name)
-    latent.loc[latent["final_death_day"] == NEVER, "final_death_day"] = -1
-    latent.loc[latent["final_complaint_day"] == NEVER, "final_complaint_day"] = -1
+    for name in ("final_death_day", "final_complaint_day"):
+        latent.loc[latent[name] == NEVER, name] = -1
     latent.to_parquet(truth_dir / "users.parquet", index=False)
     summary = {
         "config": cfg.as_dict(),

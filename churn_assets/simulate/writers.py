@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
@@ -46,19 +47,32 @@ def _mix(clean: list[str], extra: list[str], messy: MessyMaker) -> list[str]:
     return [both[i] for i in order]
 
 
-def write_text_file(
-    path: Path, kind: str, df: pd.DataFrame, messy: MessyMaker, day_epoch: int, fmt: str
-) -> int:
-    """Write a CSV (with header) or JSONL file of df plus its messy rows; returns the real rows written."""
+def _messy_lines(kind: str, df: pd.DataFrame, messy: MessyMaker, day_epoch: int, fmt: str) -> list[str]:
+    """The rows of df with its messy rows mixed in, rendered as CSV (no header) or JSON lines."""
     bad_rows, malformed = messy.make(kind, df, day_epoch)
     render = _csv_lines if fmt == "csv" else _json_lines
     extra = render(bad_rows)
     broken = render(malformed)
     extra += messy.break_csv_lines(broken) if fmt == "csv" else messy.break_json_lines(broken)
-    lines = _mix(render(df), extra, messy)
+    return _mix(render(df), extra, messy)
+
+
+def write_text_file(
+    path: Path, kind: str, df: pd.DataFrame, messy: MessyMaker, day_epoch: int, fmt: str
+) -> int:
+    """Write a CSV (with header) or JSONL file of df plus its messy rows; returns the real rows written."""
+    lines = _messy_lines(kind, df, messy, day_epoch, fmt)
     if fmt == "csv":
         lines = [",".join(df.columns)] + lines
     path.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+    return len(df)
+
+
+def append_jsonl(fh: TextIO, kind: str, df: pd.DataFrame, messy: MessyMaker, day_epoch: int) -> int:
+    """Append df (plus its messy rows) to an open JSONL file; returns the real rows written."""
+    lines = _messy_lines(kind, df, messy, day_epoch, "jsonl")
+    if lines:
+        fh.write("\n".join(lines) + "\n")
     return len(df)
 
 

@@ -9,6 +9,11 @@ Rooms:
     reasons.py   top reasons per row in plain words (catalogue keyed by feature name)
     tiers.py     risk tiers by probability or by top share
     actions.py   recommended action from tier and reasons (data-driven rule table)
+    sequence/    vocabulary, encoding and masking of behaviour token sequences (numpy)
+    text.py      ReviewSentimentModel: a BERT-family review encoder, and the TF-IDF baseline
+    torch_utils.py  device (CUDA when present), seeds, threads, batching for the torch models
+    dataset.py, splits.py  training-set frames and the time split with its embargo
+    champion.py  the champion rule; oracle.py the simulator's ceiling AUC; pyfunc.py the MLflow wrapper
 
 Submodules are imported on use; importing this package is cheap.
 """

@@ -46,7 +46,8 @@ def auto_threads() -> int:
     default = torch.get_num_threads()
     n_cpu = os.cpu_count() or 1
     try:
-        busy = int(os.getloadavg()[0] + 0.5)
+        # the load average counts this process too: only load beyond one runnable thread is someone else's
+        busy = max(0, int(os.getloadavg()[0] + 0.5) - 1)
     except (AttributeError, OSError):
         busy = 0
     return max(1, min(default, n_cpu - busy, n_cpu))

@@ -54,16 +54,11 @@ def print_results(db_path: Path, day: str) -> None:
 
     with duckdb.connect(str(db_path), read_only=True) as con:
         table = con.execute("SELECT model, roc_auc, pr_auc, oracle_roc_auc FROM reports.model_comparison").df()
-        champion = con.execute(
-            "SELECT DISTINCT model_version FROM scoring.risk_list WHERE as_of_date = CAST(? AS DATE)", [day]
-        ).fetchall()
         tiers = con.execute(
             "SELECT tier, count(*) FROM scoring.risk_list WHERE as_of_date = CAST(? AS DATE) GROUP BY 1", [day]
         ).fetchall()
     print("\n== models on the test window")
     print(table.round(4).to_string(index=False))
-    import mlflow
-
     from churn_assets.resources import MlflowTracking
 
     tracking = MlflowTracking()
@@ -75,11 +70,10 @@ def print_results(db_path: Path, day: str) -> None:
     print(f"\n== champion: {tracking.champion_uri()} = {name} (version {mv.version})")
     if not row.empty:
         print(f"   test ROC-AUC {row['roc_auc'].iloc[0]:.4f}   PR-AUC {row['pr_auc'].iloc[0]:.4f}")
-    if oracle == oracle and oracle is not None:
+    if oracle is not None and oracle == oracle:  # NaN when the shop has no ground truth
         print(f"   oracle ROC-AUC {oracle:.4f} (simulator's ceiling)")
     if not recency.empty:
         print(f"   recency baseline ROC-AUC {recency.iloc[0]:.4f}")
     counts = dict(tiers)
     print(f"\n== risk list {day}: " + ", ".join(f"{t} {counts.get(t, 0):,}" for t in ("high", "medium", "low")))
     print(f"   {paths.exports_dir() / 'risk_list' / (day + '.csv')}")
-    del mlflow, champion

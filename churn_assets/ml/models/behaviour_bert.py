@@ -62,8 +62,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
-import time
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
@@ -71,37 +69,27 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
-from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, BertModel
+from transformers import BertConfig, BertForSequenceClassification, BertModel
 
 from churn_assets.ml.models.base import ChurnModel, as_label_array, proba_matrix
-from churn_assets.ml.models.registry import register_model
-from churn_assets.ml.sequence import TokenFamilies, Vocabulary, mask_tokens
-from churn_assets.ml.torch_utils import (
-    autocast, cpu_threads, length_batches, linear_schedule, pick_device, seed_everything,
+from churn_assets.ml.models.bert_inference import (  # noqa: F401  (re-exports)
+    JIT_TOLERANCE, _LogitModule, _occlude, build_jit, logits_with, mean_pooled, occlusion_contributions,
+    probe_batch, time_median,
 )
-
-log = logging.getLogger(__name__)
+from churn_assets.ml.models.bert_training import (  # noqa: F401  (private helpers re-exported)
+    _cpu_state, _logloss_auc, _no_decay, _optimizer, finetune, pretrain_mlm,
+)
+from churn_assets.ml.models.registry import register_model
+from churn_assets.ml.sequence import TokenFamilies, Vocabulary
+from churn_assets.ml.torch_utils import cpu_threads, pick_device
 
 STATE_JSON = "behaviour_bert.json"
 VOCAB_JSON = "vocab.json"
 WEIGHTS = "model.safetensors"
 PRETRAINED_WEIGHTS = "pretrained_encoder.safetensors"
-JIT_TOLERANCE = 1e-5
 
-
-class _LogitModule(torch.nn.Module):
-    """(input_ids, attention_mask) -> churn log-odds, float32 (the exportable inference graph)."""
-
-    def __init__(self, clf: BertForSequenceClassification) -> None:
-        super().__init__()
-        self.clf = clf
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        logits = self.clf(input_ids=input_ids, attention_mask=attention_mask).logits.float()
-        return logits[:, 1] - logits[:, 0]
 
 
 def _texts_of(X: pd.DataFrame | Sequence[str], column: str) -> list[str]:
@@ -115,21 +103,6 @@ def _texts_of(X: pd.DataFrame | Sequence[str], column: str) -> list[str]:
     return ["" if (v is None or (isinstance(v, float) and v != v) or v is pd.NA) else str(v)
             for v in s.tolist()]
 
-
-def _no_decay(name: str) -> bool:
-    return name.endswith(".bias") or "LayerNorm" in name or "layer_norm" in name
-
-
-def _optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    decay = [p for n, p in model.named_parameters() if p.requires_grad and not _no_decay(n)]
-    plain = [p for n, p in model.named_parameters() if p.requires_grad and _no_decay(n)]
-    return torch.optim.AdamW(
-        [{"params": decay, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}], lr=lr
-    )
-
-
-def _cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in module.state_dict().items()}
 
 
 @register_model("behaviour_bert")
@@ -203,7 +176,7 @@ class BehaviourBertModel(ChurnModel):
         return tqdm(it, total=total, desc=desc, disable=not self.params["progress"], leave=False,
                     mininterval=1.0)
 
-    # ---- (a) masked-token pretraining ---------------------------------------------------------
+    # ---- (a) masked-token pretraining (loop in bert_training.py) ---------------------------------
     def pretrain(self, texts: Sequence[str] | pd.Series | pd.DataFrame) -> "BehaviourBertModel":
         """Masked-token pretraining on label-free sequences (a DataFrame: its ``token_column``).
 
@@ -211,68 +184,10 @@ class BehaviourBertModel(ChurnModel):
         """
         texts = _texts_of(texts, self.params["token_column"]) if isinstance(texts, pd.DataFrame) \
             else _texts_of(list(texts), "")
-        p = self.params
-        seed_everything(int(p["seed"]))
-        rng = np.random.default_rng(int(p["seed"]))
-        if self.vocab_ is None:
-            self.vocab_ = Vocabulary.build(texts, min_count=int(p["min_count"]), max_size=p["max_vocab"])
-            self.bert_config_ = self._make_config().to_dict()
-        device = self.device
-        mlm = BertForMaskedLM(self._config())
-        if self.pretrained_state_ is not None:
-            mlm.bert.load_state_dict(self.pretrained_state_, strict=False)
-        info: dict[str, Any] = {"pretrain_epochs": 0, "pretrain_sequences": 0, "pretrain_seconds": 0.0}
-        ids, mask = self._encode(texts)
-        lengths = mask.sum(1)
-        keep = np.flatnonzero(lengths > 1)  # [CLS] alone has nothing to predict
-        if len(keep) > int(p["max_pretrain_rows"]):
-            keep = np.sort(rng.choice(keep, int(p["max_pretrain_rows"]), replace=False))
-        epochs = int(p["pretrain_epochs"])
-        if epochs > 0 and len(keep):
-            ids, mask, lengths = ids[keep], mask[keep], lengths[keep]
-            with self._threads():
-                mlm.to(device).train()
-                bs = int(p["batch_size"])
-                n_batches = -(-len(keep) // bs)
-                opt = _optimizer(mlm, float(p["pretrain_lr"]), float(p["weight_decay"]))
-                sched = torch.optim.lr_scheduler.LambdaLR(
-                    opt, linear_schedule(epochs * n_batches, float(p["warmup_ratio"]) * epochs * n_batches))
-                started = time.perf_counter()
-                for epoch in range(epochs):
-                    bar = self._progress(length_batches(lengths, bs, rng), n_batches,
-                                         f"behaviour_bert pretrain {epoch + 1}/{epochs}")
-                    total, count = 0.0, 0
-                    for b in bar:
-                        L = int(lengths[b].max())
-                        inp, labels = mask_tokens(ids[b, :L], self.vocab_, float(p["mask_prob"]), rng)
-                        sel = labels != -100
-                        if not sel.any():
-                            continue
-                        inp_t = torch.from_numpy(inp).to(device)
-                        att_t = torch.from_numpy(mask[b, :L]).to(device)
-                        sel_t = torch.from_numpy(sel).to(device)
-                        with autocast(device):
-                            hidden = mlm.bert(input_ids=inp_t, attention_mask=att_t).last_hidden_state
-                            logits = mlm.cls(hidden[sel_t])
-                        loss = F.cross_entropy(logits.float(), torch.from_numpy(labels[sel]).to(device))
-                        opt.zero_grad(set_to_none=True)
-                        loss.backward()
-                        torch.nn.utils.clip_grad_norm_(mlm.parameters(), 1.0)
-                        opt.step()
-                        sched.step()
-                        total += float(loss.detach()) * len(b)
-                        count += len(b)
-                        bar.set_postfix(loss=f"{total / max(count, 1):.3f}", refresh=False)
-                    info["pretrain_last_loss"] = total / max(count, 1)
-                seconds = time.perf_counter() - started
-            info.update(pretrain_epochs=epochs, pretrain_sequences=int(len(keep)), pretrain_seconds=seconds,
-                        pretrain_sequences_per_second=epochs * len(keep) / max(seconds, 1e-9))
-        self.pretrained_state_ = _cpu_state(mlm.bert)
-        self._pretrained_encoder = None
-        self.training_info_.update(info)
+        pretrain_mlm(self, texts)
         return self
 
-    # ---- (b) fine-tuning --------------------------------------------------------------------
+    # ---- (b) fine-tuning (loop with early stopping in bert_training.py) ------------------------
     def fit(self, X: pd.DataFrame, y: Any, eval_set: tuple[pd.DataFrame, Any] | None = None):
         col = self.params["token_column"]
         texts = _texts_of(X, col)
@@ -283,152 +198,27 @@ class BehaviourBertModel(ChurnModel):
             raise ValueError("behaviour_bert: training labels have a single class")
         if self.vocab_ is None or self.pretrained_state_ is None:
             self.pretrain(texts)
-        p = self.params
-        seed_everything(int(p["seed"]) + 1)
-        rng = np.random.default_rng(int(p["seed"]) + 1)
-        device = self.device
-        rows = np.arange(len(texts))
-        if len(rows) > int(p["max_train_rows"]):
-            rows = np.sort(rng.choice(rows, int(p["max_train_rows"]), replace=False))
-        ids, mask = self._encode([texts[i] for i in rows])
-        yt = y_arr[rows]
-        lengths = mask.sum(1)
-        ev = None
+        eval_texts, eval_y = None, None
         if eval_set is not None:
-            Xv, yv = eval_set
-            ev = (*self._encode(_texts_of(Xv, col)), as_label_array(yv))
-
-        clf = BertForSequenceClassification(self._config())
-        missing, unexpected = clf.bert.load_state_dict(self.pretrained_state_, strict=False)
-        if unexpected or any(not k.startswith("pooler.") for k in missing):
-            raise RuntimeError(f"pretrained encoder does not fit: missing={missing} unexpected={unexpected}")
-        self.feature_names_ = [col]
-        self._runner = None
-        epochs, bs, patience = int(p["epochs"]), int(p["batch_size"]), int(p["patience"])
-        n_batches = -(-len(rows) // bs)
-        info: dict[str, Any] = {}
-        with self._threads() as threads:
-            clf.to(device)
-            opt = _optimizer(clf, float(p["lr"]), float(p["weight_decay"]))
-            sched = torch.optim.lr_scheduler.LambdaLR(
-                opt, linear_schedule(epochs * n_batches, float(p["warmup_ratio"]) * epochs * n_batches))
-            best = {"loss": np.inf, "auc": float("nan"), "epoch": 0, "state": None}
-            history, bad_epochs, epochs_run = [], 0, 0
-            started = time.perf_counter()
-            train_seconds = 0.0
-            for epoch in range(epochs):
-                clf.train()
-                t0 = time.perf_counter()
-                bar = self._progress(length_batches(lengths, bs, rng), n_batches,
-                                     f"behaviour_bert fine-tune {epoch + 1}/{epochs}")
-                total, count = 0.0, 0
-                for b in bar:
-                    L = int(lengths[b].max())
-                    inp = torch.from_numpy(ids[b, :L]).to(device)
-                    att = torch.from_numpy(mask[b, :L]).to(device)
-                    target = torch.from_numpy(yt[b]).to(device)
-                    with autocast(device):
-                        logits = clf(input_ids=inp, attention_mask=att).logits
-                    loss = F.cross_entropy(logits.float(), target)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(clf.parameters(), 1.0)
-                    opt.step()
-                    sched.step()
-                    total += float(loss.detach()) * len(b)
-                    count += len(b)
-                    bar.set_postfix(loss=f"{total / max(count, 1):.3f}", refresh=False)
-                train_seconds += time.perf_counter() - t0
-                epochs_run = epoch + 1
-                record = {"epoch": epochs_run, "train_loss": total / max(count, 1)}
-                if ev is not None:
-                    clf.eval()
-                    z = self._logits_with(_LogitModule(clf), ev[0], ev[1])
-                    vloss, vauc = _logloss_auc(z, ev[2])
-                    record.update(valid_loss=vloss, valid_auc=vauc)
-                    if vloss < best["loss"] - 1e-6:
-                        best.update(loss=vloss, auc=vauc, epoch=epochs_run, state=_cpu_state(clf))
-                        bad_epochs = 0
-                    else:
-                        bad_epochs += 1
-                history.append(record)
-                log.info("behaviour_bert epoch %s: %s", epochs_run, record)
-                if ev is not None and bad_epochs > patience - 1 and patience > 0:
-                    break
-            if best["state"] is not None:
-                clf.load_state_dict(best["state"])
-            clf.eval()
-            seconds = time.perf_counter() - started
-        self.model_ = clf
-        info.update(
-            device=str(device), threads=int(threads), n_parameters=int(sum(t.numel() for t in clf.parameters())),
-            vocab_size=len(self.vocab_), train_sequences=int(len(rows)), finetune_seconds=seconds,
-            finetune_sequences_per_second=epochs_run * len(rows) / max(train_seconds, 1e-9),
-            epochs_run=epochs_run, best_epoch=int(best["epoch"] or epochs_run),
-            best_valid_loss=float(best["loss"]) if ev is not None else float("nan"),
-            best_valid_auc=float(best["auc"]) if ev is not None else float("nan"),
-            history=history,
-        )
-        info["seconds"] = float(self.training_info_.get("pretrain_seconds", 0.0)) + seconds
-        self.training_info_.update(info)
+            Xv, eval_y = eval_set
+            eval_texts = _texts_of(Xv, col)
+        finetune(self, texts, y_arr, eval_texts, eval_y)
         return self
 
-    # ---- inference ---------------------------------------------------------------------------
+    # ---- inference (helpers in bert_inference.py) ----------------------------------------------
     def _logits_with(self, fn, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Batched log-odds of ``fn`` (sorted by length, each batch trimmed to its longest row)."""
-        device = self.device
-        out = np.empty(len(ids), dtype=np.float64)
-        lengths = mask.sum(1)
-        with torch.inference_mode():
-            for b in length_batches(lengths, int(self.params["eval_batch_size"])):
-                L = int(lengths[b].max())
-                inp = torch.from_numpy(ids[b, :L]).to(device)
-                att = torch.from_numpy(mask[b, :L]).to(device)
-                with autocast(device):
-                    z = fn(inp, att)
-                out[b] = z.float().cpu().numpy()
-        return out
+        return logits_with(fn, ids, mask, self.device, int(self.params["eval_batch_size"]))
 
     def _eager_runner(self):
         return _LogitModule(self.model_).eval()
 
     def _build_jit(self, probe_ids: np.ndarray, probe_mask: np.ndarray):
-        """A frozen TorchScript trace, or None when tracing fails or differs from eager (> 1e-5).
-
-        The trace example contains padded rows (so the attention-mask path is what gets recorded) and the
-        check covers full, padded and shorter batches of other sizes.
-        """
-        from transformers.utils import logging as hf_logging
-
-        eager = self._eager_runner()
-        device = self.device
-        padded_ids, padded_mask = probe_ids.copy(), probe_mask.copy()
-        L = probe_ids.shape[1]
-        padded_ids[::2, max(1, L // 2):] = self.vocab_.pad_id
-        padded_mask[::2, max(1, L // 2):] = 0
-        checks = [(probe_ids, probe_mask), (padded_ids, padded_mask),
-                  (padded_ids[:3, : max(2, L // 2 + 1)], padded_mask[:3, : max(2, L // 2 + 1)])]
-        verbosity = hf_logging.get_verbosity()
-        try:
-            hf_logging.set_verbosity_error()
-            with torch.no_grad(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ex = (torch.from_numpy(padded_ids[:4]).to(device), torch.from_numpy(padded_mask[:4]).to(device))
-                traced = torch.jit.trace(eager, ex, check_trace=False, strict=False)
-                traced = torch.jit.freeze(traced.eval())
-            worst = 0.0
-            with torch.inference_mode():
-                for a, m in checks:
-                    a = torch.from_numpy(np.ascontiguousarray(a)).to(device)
-                    m = torch.from_numpy(np.ascontiguousarray(m)).to(device)
-                    worst = max(worst, float((eager(a, m) - traced(a, m)).abs().max()))
+        """A frozen TorchScript trace, or None when tracing fails or differs from eager (> 1e-5)."""
+        traced, worst = build_jit(self._eager_runner(), probe_ids, probe_mask, self.vocab_.pad_id, self.device)
+        if worst is not None:
             self.jit_max_abs_diff_ = worst
-            return traced if worst <= JIT_TOLERANCE else None
-        except Exception as exc:  # tracing is an optimisation only
-            log.info("behaviour_bert: TorchScript trace unavailable (%s); using eager", exc)
-            return None
-        finally:
-            hf_logging.set_verbosity(verbosity)
+        return traced
 
     def _runner_for(self):
         """The inference callable: TorchScript when ``inference="jit"``, or with ``"auto"`` on CPU when the
@@ -437,13 +227,7 @@ class BehaviourBertModel(ChurnModel):
         if self._runner is None:
             runner, backend = self._eager_runner(), "eager"
             if mode == "jit" or (mode == "auto" and self.device.type == "cpu"):
-                # a fixed synthetic probe (random ordinary tokens, full length): the check does not
-                # depend on the data of the first call
-                v = self.vocab_
-                probe_ids = np.random.default_rng(0).integers(
-                    v.n_special, max(len(v), v.n_special + 1), size=(128, int(self.params["max_len"])))
-                probe_ids[:, 0] = v.cls_id
-                probe_mask = np.ones_like(probe_ids)
+                probe_ids, probe_mask = probe_batch(self.vocab_, int(self.params["max_len"]))
                 traced = self._build_jit(probe_ids, probe_mask)
                 if traced is not None and (mode == "jit" or self._faster(traced, runner, probe_ids, probe_mask)):
                     runner, backend = traced, "jit"
@@ -453,18 +237,10 @@ class BehaviourBertModel(ChurnModel):
 
     def _faster(self, fast, eager, ids: np.ndarray, mask: np.ndarray, margin: float = 0.85) -> bool:
         """True when ``fast`` beats ``eager`` by the margin (median of 5 interleaved timed runs)."""
-        a, m = torch.from_numpy(ids).to(self.device), torch.from_numpy(mask).to(self.device)
-        times: dict[str, list[float]] = {"fast": [], "eager": []}
-        with torch.inference_mode():
-            fast(a, m), eager(a, m)
-            for _ in range(5):
-                for name, fn in (("eager", eager), ("fast", fast)):
-                    t = time.perf_counter()
-                    fn(a, m)
-                    times[name].append(time.perf_counter() - t)
-        med = {k: float(np.median(v)) for k, v in times.items()}
+        med = time_median(fast, eager, ids, mask, self.device)
         self.inference_timing_ = med
         return med["fast"] < margin * med["eager"]
+
 
     def _logits(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self._logits_with(self._runner_for(), ids, mask)
@@ -506,24 +282,12 @@ class BehaviourBertModel(ChurnModel):
         else:
             raise ValueError("source must be 'finetuned' or 'pretrained'")
         texts = _texts_of(X, self.params["token_column"]) if isinstance(X, pd.DataFrame) else _texts_of(X, "")
-        device = self.device
         with self._threads():
             ids, mask = self._encode(texts)
-            lengths = mask.sum(1)
-            out = np.empty((len(ids), int(self.params["hidden_size"])), dtype=np.float32)
-            bert.eval()
-            with torch.inference_mode():
-                for b in length_batches(lengths, int(self.params["eval_batch_size"])):
-                    L = int(lengths[b].max())
-                    inp = torch.from_numpy(ids[b, :L]).to(device)
-                    att = torch.from_numpy(mask[b, :L]).to(device)
-                    with autocast(device):
-                        h = bert(input_ids=inp, attention_mask=att).last_hidden_state.float()
-                    m = att.unsqueeze(-1).float()
-                    out[b] = ((h * m).sum(1) / m.sum(1).clamp(min=1.0)).cpu().numpy()
-        return out
+            return mean_pooled(bert, ids, mask, self.device, int(self.params["eval_batch_size"]),
+                               int(self.params["hidden_size"]))
 
-    # ---- explanations ------------------------------------------------------------------------
+    # ---- explanations (occlusion in bert_inference.py) -----------------------------------------
     def contributions(self, X: pd.DataFrame, include_bias: bool = False) -> pd.DataFrame:
         """Per-row log-odds contribution of each token family (occlusion by [MASK]), ``seq_*`` columns."""
         self._check_fitted()
@@ -532,14 +296,9 @@ class BehaviourBertModel(ChurnModel):
             ids, mask = self._encode(_texts_of(X, self.params["token_column"]))
             base = self._logits(ids, mask)
             fam = self.families_.vocab_families(self.vocab_)[ids]  # (n, L), -1 = special / none
-            C = np.zeros((len(ids), len(names)))
-            for f in range(len(names)):
-                hit = fam == f
-                rows = np.flatnonzero(hit.any(1))
-                if not len(rows):
-                    continue
-                occ_ids, occ_mask = _occlude(ids[rows], hit[rows], self.vocab_, self.params["occlusion"])
-                C[rows, f] = base[rows] - self._logits(occ_ids, occ_mask)
+            C = occlusion_contributions(self._logits, ids, base, fam, len(names), self.vocab_,
+                                        self.params["occlusion"])
+
         df = pd.DataFrame(C, index=X.index, columns=names)
         if include_bias:
             df["bias"] = base - C.sum(1)
@@ -592,26 +351,3 @@ class BehaviourBertModel(ChurnModel):
 
     def clone_unfitted(self) -> "BehaviourBertModel":
         return type(self)(**copy.deepcopy(self.params))
-
-
-def _occlude(ids: np.ndarray, hit: np.ndarray, vocab: Vocabulary, how: str) -> tuple[np.ndarray, np.ndarray]:
-    """Hide the ``hit`` positions: replaced by [MASK], or deleted (later tokens move left, [PAD] after)."""
-    if how == "mask":
-        out = ids.copy()
-        out[hit] = vocab.mask_id
-        return out, (out != vocab.pad_id).astype(np.int64)
-    keep = ~hit & (ids != vocab.pad_id)
-    order = np.argsort(~keep, axis=1, kind="stable")  # kept positions first, in their order
-    out = np.take_along_axis(ids, order, axis=1)
-    kept = np.take_along_axis(keep, order, axis=1)
-    out[~kept] = vocab.pad_id
-    return out, kept.astype(np.int64)
-
-
-def _logloss_auc(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    from sklearn.metrics import roc_auc_score
-
-    z = np.asarray(z, dtype=np.float64)
-    loss = float(np.mean(np.logaddexp(0.0, z) - y * z))
-    auc = float(roc_auc_score(y, z)) if len(np.unique(y)) == 2 else float("nan")
-    return loss, auc

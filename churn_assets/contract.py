@@ -7,7 +7,7 @@ seconds, or native Parquet timestamps. Amounts are in the shop's currency, non-n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,6 @@ class SourceSpec:
     required: bool = False
     description: str = ""
     references_users: bool = True  # rows must name a known user when a users source exists
-    attributes: tuple[str, ...] = field(default=())
 
     @property
     def column_names(self) -> list[str]:

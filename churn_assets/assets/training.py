@@ -1,8 +1,8 @@
 """Training assets: every registered model fitted on the train window, tracked in MLflow; the champion."""
 
+import tempfile
 import time
 from pathlib import Path
-import tempfile
 
 import dagster as dg
 import pandas as pd

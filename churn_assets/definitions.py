@@ -7,11 +7,12 @@ import dagster as dg
 from churn_assets.assets.evaluation import evaluation
 from churn_assets.assets.ingest import ingest_assets
 from churn_assets.assets.labels import training_set
+from churn_assets.assets.monitoring import realized_churn
 from churn_assets.assets.scoring import scored_risk_list
 from churn_assets.assets.sql_models import sql_assets
 from churn_assets.assets.text import review_negativity
 from churn_assets.assets.training import champion, trained_models
-from churn_assets.jobs import build_job, ingest_job, score_job, train_job
+from churn_assets.jobs import build_job, ingest_job, monitoring_job, score_job, train_job
 from churn_assets.resources import DuckDBWarehouse, MlflowTracking, PipelineSettings
 
 
@@ -22,8 +23,8 @@ def build_definitions(
 ) -> dg.Definitions:
     """Definitions with default resources (paths under the data directory), or the ones given (tests)."""
     return dg.Definitions(
-        assets=[*ingest_assets, *sql_assets, training_set, review_negativity, trained_models, champion, evaluation, scored_risk_list],
-        jobs=[ingest_job, build_job, train_job, score_job],
+        assets=[*ingest_assets, *sql_assets, training_set, review_negativity, trained_models, champion, evaluation, scored_risk_list, realized_churn],
+        jobs=[ingest_job, build_job, train_job, score_job, monitoring_job],
         resources={
             "duckdb": duckdb or DuckDBWarehouse(),
             "settings": settings or PipelineSettings(),

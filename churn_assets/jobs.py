@@ -1,4 +1,5 @@
-"""Jobs: ingest daily partitions; build features and labels; train and evaluate; score one day.
+"""Jobs: ingest daily partitions; build features and labels; train and evaluate; score one day; measure
+realized churn of earlier risk lists.
 
 Steps of a run execute one after another in one process: DuckDB takes one writer per file.
 """
@@ -30,5 +31,32 @@ score_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups("scoring"),
     partitions_def=daily_partitions,
     description="Score every active user for the partition's day with the champion.",
+    executor_def=dg.in_process_executor,
+)
+monitoring_job = dg.define_asset_job(
+    "monitoring_job",
+    selection=dg.AssetSelection.groups("monitoring"),
+    description="Realized churn of every earlier risk list whose horizon has passed: rate per tier, AUC, trend.",
+    executor_def=dg.in_process_executor,
+)
+# The daily run must see the day's new rows: scoring computes features from staging.* (full refreshes
+# of raw.*), so staging is rebuilt first; then the partition is scored and its drift measured. The
+# review-text model is not retrained daily (minutes of fine-tuning): reviews that arrived since its last
+# run count in the review features but carry no text score until retrain_job reruns it.
+daily_score_job = dg.define_asset_job(
+    "daily_score_job",
+    selection=dg.AssetSelection.groups("staging", "scoring", "drift"),
+    partitions_def=daily_partitions,
+    description="Refresh staging from raw.*, score every active user for the partition's day with the champion, "
+    "and measure that day's drift (PSI) against the training window.",
+    executor_def=dg.in_process_executor,
+)
+# Retraining on a stale training set would refit the same rows: the weekly (and drift-triggered)
+# retraining rebuilds staging, text scores, features, labels and the training set, then trains.
+retrain_job = dg.define_asset_job(
+    "retrain_job",
+    selection=dg.AssetSelection.groups("staging", "text", "features", "labels", "training", "evaluation"),
+    description="build_job then train_job in one run: refresh the training set with the newest data, retrain "
+    "every model, move the champion alias when earned, rewrite the evaluation report.",
     executor_def=dg.in_process_executor,
 )

@@ -12,6 +12,11 @@ from pydantic import Field
 
 from churn_assets import paths
 
+# Dagster concurrency pool of every step that opens the DuckDB file: DuckDB lets one process at a time
+# hold it (a writer locks out readers of other processes too), so runs queue on this pool (limit 1 in
+# dagster.yaml, see instance.py) instead of failing on the file lock.
+DUCKDB_POOL = "duckdb"
+
 
 class DuckDBWarehouse(dg.ConfigurableResource):
     """One DuckDB file. DuckDB allows one writing process per file, so connections are short and a
@@ -60,6 +65,11 @@ class PipelineSettings(dg.ConfigurableResource):
     n_test_dates: int = Field(default=2, description="newest labelled as-of dates used as the test window")
     n_valid_dates: int = Field(default=2, description="as-of dates before the test window used for validation")
     embargo: bool = Field(default=True, description="keep label windows of train/valid/test from overlapping")
+    until_date: str = Field(
+        default="",
+        description="YYYY-MM-DD: the pipeline reads nothing after this day (later landing partitions and "
+        "timestamps stay unseen; labels end on or before it); empty = all data (`churn run --as-of` sets it)",
+    )
 
     def sql_params(self) -> dict:
         return self.model_dump()

@@ -14,7 +14,7 @@ from churn_assets.ml.metrics import binary_metrics
 from churn_assets.ml.oracle import oracle_auc
 from churn_assets.ml.plots import plot_all
 from churn_assets.ml.thresholds import choose_threshold
-from churn_assets.resources import DuckDBWarehouse, MlflowTracking
+from churn_assets.resources import DUCKDB_POOL, DuckDBWarehouse, MlflowTracking
 from churn_assets.warehouse import replace_table
 
 COMPARISON = "reports.model_comparison"
@@ -54,6 +54,7 @@ def compare_models(preds: pd.DataFrame, config: EvaluationConfig) -> pd.DataFram
     key=dg.AssetKey(["reports", "evaluation"]),
     deps=[dg.AssetKey(["ml", "trained_models"])],
     group_name="evaluation",
+    pool=DUCKDB_POOL,  # DuckDB takes one process at a time
     description="Test-window metrics of every model at the threshold chosen on validation (accuracy, precision, "
     "recall, F1, ROC-AUC, PR-AUC, Brier, lift and capture in the top 10%), ROC / PR / calibration / gains plots, "
     "and the simulator's oracle AUC. Also written to reports.model_comparison and logged to MLflow.",

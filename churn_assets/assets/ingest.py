@@ -11,7 +11,7 @@ from churn_assets import paths
 from churn_assets.contract import INGEST_ORDER, SOURCES, SourceSpec
 from churn_assets.ingest.store import PartitionCounts, ensure_tables, ingest_partition
 from churn_assets.partitions import daily_partitions
-from churn_assets.resources import DuckDBWarehouse
+from churn_assets.resources import DUCKDB_POOL, DuckDBWarehouse
 
 
 class LandingConfig(dg.Config):
@@ -32,6 +32,7 @@ def _build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=dg.AssetKey(["raw", spec.kind]),
         group_name="ingest",
+        pool=DUCKDB_POOL,  # DuckDB takes one process at a time
         deps=deps,
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),

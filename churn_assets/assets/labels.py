@@ -6,7 +6,7 @@ import pandas as pd
 
 from churn_assets.assets.sql_models import table_metadata
 from churn_assets.ml.splits import time_split
-from churn_assets.resources import DuckDBWarehouse, PipelineSettings
+from churn_assets.resources import DUCKDB_POOL, DuckDBWarehouse, PipelineSettings
 
 TRAINING_SET = "marts.training_set"
 
@@ -24,6 +24,7 @@ def churn_rate_by_date(df: pd.DataFrame) -> pd.DataFrame:
     key=dg.AssetKey(["marts", "training_set"]),
     deps=[dg.AssetKey(["marts", "user_features"]), dg.AssetKey(["labels", "churn_labels"])],
     group_name="labels",
+    pool=DUCKDB_POOL,  # DuckDB takes one process at a time
     description="marts.user_features joined to labels.churn_labels with a `split` column "
     "(train / valid / test by as-of date, newest = test; label windows of different splits do not overlap).",
     kinds={"duckdb", "python"},

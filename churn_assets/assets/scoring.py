@@ -12,7 +12,7 @@ from churn_assets.ml.explain import explain
 from churn_assets.ml.reasons import reasons_frame
 from churn_assets.ml.tiers import assign_tiers
 from churn_assets.partitions import daily_partitions
-from churn_assets.resources import DuckDBWarehouse, MlflowTracking, PipelineSettings
+from churn_assets.resources import DUCKDB_POOL, DuckDBWarehouse, MlflowTracking, PipelineSettings
 from churn_assets.scoring_features import point_in_time_features
 from churn_assets.tracking import load_champion
 
@@ -50,6 +50,7 @@ def export(df: pd.DataFrame, day: date) -> dict[str, str]:
     deps=[dg.AssetKey(["ml", "champion"]), dg.AssetKey(["staging", "orders"])],
     partitions_def=daily_partitions,
     group_name="scoring",
+    pool=DUCKDB_POOL,  # DuckDB takes one process at a time
     description="For the partition's day: every active user once, with the champion's churn probability, risk tier "
     "(high / medium / low), top reasons in plain words and a recommended action. Kept in scoring.risk_list and "
     "exported to <data dir>/exports/risk_list/<day>.parquet and .csv.",

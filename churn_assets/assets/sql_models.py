@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from churn_assets.resources import DuckDBWarehouse, PipelineSettings
+from churn_assets.resources import DUCKDB_POOL, DuckDBWarehouse, PipelineSettings
 from churn_assets.sql_project import SqlModel, load_models, run_model
 
 GROUPS = {"staging": "staging", "features": "features", "labels": "labels", "marts": "features"}
@@ -29,6 +29,7 @@ def _build_sql_asset(model: SqlModel) -> dg.AssetsDefinition:
         key=dg.AssetKey([model.schema, model.name]),
         deps=[dg.AssetKey(dep.split(".")) for dep in model.deps],
         group_name=GROUPS.get(model.schema, model.schema),
+        pool=DUCKDB_POOL,  # DuckDB takes one process at a time
         description=f"{model.description}\n\nSQL: dbt_like_sql/{model.schema}/{model.path.name}",
         kinds={"duckdb", "sql"},
     )

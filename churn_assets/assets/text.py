@@ -8,7 +8,7 @@ import pandas as pd
 from pydantic import Field
 from sklearn.metrics import roc_auc_score
 
-from churn_assets.resources import DuckDBWarehouse, MlflowTracking
+from churn_assets.resources import DUCKDB_POOL, DuckDBWarehouse, MlflowTracking
 from churn_assets.warehouse import REVIEW_NEGATIVITY, ensure_review_negativity, replace_table
 
 
@@ -35,6 +35,7 @@ def time_holdout(rated: pd.DataFrame, share: float) -> tuple[pd.DataFrame, pd.Da
     key=dg.AssetKey(["ml", "review_negativity"]),
     deps=[dg.AssetKey(["staging", "reviews"])],
     group_name="text",
+    pool=DUCKDB_POOL,  # DuckDB takes one process at a time
     description="Fine-tunes the review-text encoder (default all-MiniLM-L6-v2, offline) to predict a bad "
     "experience (rating <= 2) from the wording, compares it with TF-IDF + logistic regression on the newest "
     "held-out reviews (own MLflow run), and writes P(bad experience) for every review to ml.review_negativity. "

@@ -15,7 +15,7 @@ from churn_assets.ml.models.calibration import CalibratedModel
 from churn_assets.ml.models.registry import create_model
 from churn_assets.ml.plots import plot_all
 from churn_assets.ml.thresholds import best_f1_threshold
-from churn_assets.resources import DuckDBWarehouse, MlflowTracking, PipelineSettings
+from churn_assets.resources import DUCKDB_POOL, DuckDBWarehouse, MlflowTracking, PipelineSettings
 from churn_assets.tracking import apply_decision, load_champion, log_model_run
 from churn_assets.warehouse import replace_table
 
@@ -116,6 +116,7 @@ def data_window(frames: dict, settings: PipelineSettings) -> dict:
     key=dg.AssetKey(["ml", "trained_models"]),
     deps=[dg.AssetKey(["marts", "training_set"])],
     group_name="training",
+    pool=DUCKDB_POOL,  # DuckDB takes one process at a time
     description="Fits every configured model (registry names) on the train window, calibrates on validation, "
     "logs one MLflow run per model and writes validation/test predictions to ml.predictions. The behaviour "
     "BERT is pretrained with masked tokens on every user's sequence first; its pooled user embedding is "
@@ -187,6 +188,7 @@ def trained_models(
     key=dg.AssetKey(["ml", "champion"]),
     deps=[trained_models],
     group_name="training",
+    pool=DUCKDB_POOL,  # DuckDB takes one process at a time
     description="Registers the model that is best on validation as `churn_model@champion`, but only when it "
     "also beats the current champion re-scored on the same test window. The decision is logged to MLflow.",
     kinds={"python", "mlflow"},

@@ -1,8 +1,9 @@
 """What prepare_landing did, per kind: files and rows read, rows written, rows set aside and why.
 
 Counts are of input rows, so that they reconcile:
-    rows_read = rows_written + rows_merged + rows_after_until + rows_rejected
-rows_merged are input rows folded into another written row (invoice lines -> one order).
+    rows_read = rows_written + rows_merged + rows_after_until + rows_rejected + rows_duplicate
+rows_merged are input rows folded into another written row (invoice lines -> one order); rejected and
+duplicate rows are kept, with their reason, in landing/_rejected/<kind>.parquet.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class KindReport:
     rows_merged: int = 0  # input rows folded into another written row
     rows_after_until: int = 0  # rows dated after `until`, left out
     rejected: dict[str, int] = field(default_factory=dict)  # reason -> rows, kept in landing/_rejected/<kind>.parquet
+    rows_duplicate: int = 0  # rows already read from another file (kept in landing/_rejected/ too)
     days: int = 0  # landing files written (one per day)
     derived_from: str | None = None  # e.g. users derived from the orders file
     notes: list[str] = field(default_factory=list)
@@ -31,7 +33,9 @@ class KindReport:
 
     @property
     def reconciles(self) -> bool:
-        return self.rows_read == self.rows_written + self.rows_merged + self.rows_after_until + self.rows_rejected
+        return self.rows_read == (
+            self.rows_written + self.rows_merged + self.rows_after_until + self.rows_rejected + self.rows_duplicate
+        )
 
 
 @dataclass
@@ -69,6 +73,8 @@ class PrepareReport:
                 line += f", {k.rows_merged} merged"
             if k.rows_after_until:
                 line += f", {k.rows_after_until} after {self.until}"
+            if k.rows_duplicate:
+                line += f", {k.rows_duplicate} duplicates"
             if k.rejected:
                 reasons = "; ".join(f"{n} {r}" for r, n in sorted(k.rejected.items(), key=lambda x: -x[1]))
                 line += f", {k.rows_rejected} set aside ({reasons}) -> {self.rejected_dir / (k.kind + '.parquet')}"

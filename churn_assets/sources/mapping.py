@@ -1,0 +1,295 @@
+"""Files whose columns are named differently: a column-mapping file (YAML or TOML), and the identity
+mapping used for files that already follow the contract (orders.csv, users.parquet, ...).
+
+Mapping file, one section per kind (only orders is required):
+
+    orders:
+      file: "export/orders_*.csv"        # glob(s) relative to the input directory; .gz read as gzip
+      format: csv                        # optional: csv | jsonl | parquet (default: from the suffix)
+      delimiter: ";"                     # optional, CSV only (default: guessed from the header)
+      columns:                           # contract column: the file's column
+        user_id: "Customer No"
+        order_id: "Order Ref"
+        ts: "Placed At"
+        amount: "Total (cents)"
+        status: "State"
+      timestamp_format: "%d/%m/%Y %H:%M" # strptime codes, a list of them, or epoch_s / epoch_ms / epoch_us
+      timezone: "Europe/Berlin"          # zone of naive timestamps (default UTC); converted to UTC
+      amount_scale: 0.01                 # multiplies amount and discount (cents -> units)
+      decimal_comma: false               # true: "1.234,50" means 1234.50
+      currency: EUR                      # a note for people; amounts are not converted between currencies
+      values:                            # recode values (compared trimmed, lower-case)
+        status: {completed: paid, canceled: cancelled}
+      defaults:                          # constants for optional columns the file lacks (or leaves empty)
+        category: "unknown"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from churn_assets.contract import SOURCES
+from churn_assets.sources.convert import (
+    Params,
+    blank_to_null,
+    check_timestamp_format,
+    check_timezone,
+    number_sql,
+    text_sql,
+    timestamp_sql,
+    value_map_sql,
+)
+from churn_assets.sources.errors import SourceError
+from churn_assets.sources.prepared import (
+    TIMESTAMP_COLUMNS,
+    case_of,
+    create_prepared,
+    insert_malformed,
+    prepared_table,
+    timestamp_checks,
+)
+from churn_assets.sources.read_input import FORMATS, InputTable, is_data_file, load_input, quote_ident
+from churn_assets.sources.report import KindReport
+
+KIND_KEYS = {"file", "files", "format", "delimiter", "columns", "timestamp_format", "timezone", "amount_scale",
+             "decimal_comma", "currency", "values", "defaults"}
+CURRENCY_COLUMNS = ("amount", "discount")
+
+
+@dataclass
+class KindMapping:
+    kind: str
+    files: list[Path]
+    columns: dict[str, str] = field(default_factory=dict)  # contract column -> file column; empty = same names
+    format: str | None = None
+    delimiter: str | None = None
+    timestamp_format: str | list[str] | None = None
+    timezone: str | None = None
+    amount_scale: float = 1.0
+    decimal_comma: bool = False
+    currency: str | None = None
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)
+    origin: str | None = None  # the mapping file, for messages; None = contract layout
+
+    @property
+    def identity(self) -> bool:
+        return self.origin is None
+
+
+def _err(message: str, origin: Path, kind: str | None = None, column: str | None = None) -> SourceError:
+    return SourceError(message, path=f"mapping file {origin}", kind=kind, column=column)
+
+
+def _read_mapping_file(path: Path) -> dict:
+    if not path.is_file():
+        raise SourceError("mapping file not found", path=path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else yaml.safe_load(text)
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        raise SourceError(f"not valid {'TOML' if path.suffix.lower() == '.toml' else 'YAML'} ({exc})".replace("\n", " "), path=path) from exc
+    if not isinstance(data, dict) or not data:
+        raise SourceError("a mapping file is a table with one section per kind (orders, users, events, reviews)", path=path)
+    return data
+
+
+def load_mapping(path: Path, input_dir: Path, con: duckdb.DuckDBPyConnection) -> list[KindMapping]:
+    """Parse and check a mapping file (kinds, keys, contract columns, formats, zones, files)."""
+    path = Path(path)
+    data = _read_mapping_file(path)
+    out = []
+    for kind, section in data.items():
+        if kind not in SOURCES:
+            raise _err(f"unknown kind {kind!r}; kinds are {', '.join(SOURCES)}", path)
+        if not isinstance(section, dict):
+            raise _err("expected a table of settings (file, columns, ...)", path, kind)
+        unknown = set(section) - KIND_KEYS
+        if unknown:
+            raise _err(f"unknown setting(s) {sorted(unknown)}; allowed: {sorted(KIND_KEYS)}", path, kind)
+        contract = SOURCES[kind].column_names
+        columns = section.get("columns") or {}
+        values = section.get("values") or {}
+        defaults = section.get("defaults") or {}
+        for what, table in (("columns", columns), ("values", values), ("defaults", defaults)):
+            if not isinstance(table, dict):
+                raise _err(f"{what} must be a table of contract column: value", path, kind)
+            for col in table:
+                if col not in contract:
+                    raise _err(f"{what} names {col!r}, not a column of the {kind} contract ({', '.join(contract)})", path, kind, col)
+        for col, recode in values.items():
+            if not isinstance(recode, dict):
+                raise _err("values must map each value to a contract value", path, kind, col)
+        for col, user_col in columns.items():
+            if not isinstance(user_col, str) or not user_col:
+                raise _err("the file's column name must be a non-empty string", path, kind, col)
+        fmt = section.get("format")
+        if fmt is not None and fmt not in FORMATS:
+            raise _err(f"format {fmt!r} is not one of {', '.join(FORMATS)}", path, kind)
+        where = f"mapping file {path}, kind {kind}"
+        if section.get("timezone"):
+            check_timezone(con, str(section["timezone"]), where)
+        if section.get("timestamp_format"):
+            check_timestamp_format(con, section["timestamp_format"], where)
+        try:
+            scale = float(section.get("amount_scale", 1.0))
+        except (TypeError, ValueError):
+            raise _err(f"amount_scale must be a number, got {section.get('amount_scale')!r}", path, kind) from None
+        out.append(KindMapping(
+            kind=kind,
+            files=_resolve_files(section, input_dir, path, kind),
+            columns={k: str(v) for k, v in columns.items()},
+            format=fmt,
+            delimiter=section.get("delimiter"),
+            timestamp_format=section.get("timestamp_format"),
+            timezone=section.get("timezone"),
+            amount_scale=scale,
+            decimal_comma=bool(section.get("decimal_comma", False)),
+            currency=section.get("currency"),
+            values={k: {str(a): str(b) for a, b in v.items()} for k, v in values.items()},
+            defaults={k: str(v) for k, v in defaults.items()},
+            origin=str(path),
+        ))
+    if not any(m.kind == "orders" for m in out):
+        raise _err("no orders section: orders are the one required kind", path)
+    return out
+
+
+def _resolve_files(section: dict, input_dir: Path, path: Path, kind: str) -> list[Path]:
+    patterns = section.get("files", section.get("file"))
+    if not patterns:
+        raise _err("no file: give the file name or glob (relative to the input directory)", path, kind)
+    patterns = [patterns] if isinstance(patterns, str) else list(patterns)
+    files: list[Path] = []
+    for pattern in patterns:
+        hits = sorted(p for p in input_dir.glob(pattern) if p.is_file())
+        if not hits:
+            raise _err(f"file {pattern!r} matches nothing in {input_dir}", path, kind)
+        files.extend(h for h in hits if h not in files)
+    return files
+
+
+def contract_layout(input_dir: Path) -> list[KindMapping]:
+    """Files that follow the contract: <kind>*.csv|jsonl|parquet[.gz] at the top of input_dir, or any
+    data file inside input_dir/<kind>/."""
+    out = []
+    for kind in SOURCES:
+        files = sorted(p for p in input_dir.glob(f"{kind}*") if is_data_file(p))
+        folder = input_dir / kind
+        if folder.is_dir():
+            files += sorted(p for p in folder.rglob("*") if is_data_file(p))
+        if files:
+            out.append(KindMapping(kind=kind, files=files))
+    if not any(m.kind == "orders" for m in out):
+        found = sorted(p.name for p in input_dir.iterdir() if is_data_file(p)) if input_dir.is_dir() else []
+        raise SourceError(
+            "no orders file (expected orders.csv, orders.csv.gz, orders.jsonl or orders.parquet, or an orders/ folder); "
+            f"found {found or 'no data files'}; for another layout pass a mapping file or a --source adapter",
+            path=input_dir,
+        )
+    return out
+
+
+def _file_column(m: KindMapping, table: InputTable, contract_col: str) -> str | None:
+    """The input column holding `contract_col`; raises when a mapped column is not in the file."""
+    if m.identity:
+        return table.column(contract_col)
+    if contract_col not in m.columns:
+        return table.column(contract_col)  # a column already named as in the contract needs no mapping
+    user_col = m.columns[contract_col]
+    found = table.column(user_col)
+    if found is None:
+        raise SourceError(
+            f"maps {m.kind}.{contract_col} to column {user_col!r}, which is not in {table.path} "
+            f"(columns: {', '.join(table.columns)})",
+            path=f"mapping file {m.origin}", kind=m.kind, column=user_col,
+        )
+    return found
+
+
+def _unparseable_reason(m: KindMapping, col: str) -> str:
+    if m.timestamp_format:
+        return f"unparseable timestamp in {col} (expected format {m.timestamp_format})"
+    return f"unparseable timestamp in {col} (expected ISO 8601 or epoch seconds)"
+
+
+def prepare_mapped(con: duckdb.DuckDBPyConnection, m: KindMapping, report: KindReport) -> str:
+    """Read every file of one kind and fill prepared_<kind> (one output row per input row)."""
+    spec = SOURCES[m.kind]
+    target = create_prepared(con, m.kind)
+    for path in m.files:
+        table = load_input(con, path, m.format, m.delimiter)
+        report.files.append(str(path))
+        report.rows_read += table.rows_read
+        params = Params()
+        exprs: dict[str, str] = {}
+        checks: list[tuple[str, str, str]] = []
+        for col in spec.columns:
+            src = _file_column(m, table, col.name)
+            default = m.defaults.get(col.name)
+            if src is None and default is None:
+                if col.required:
+                    named = f" (mapped to {m.columns[col.name]!r})" if col.name in m.columns else ""
+                    raise SourceError(
+                        f"missing required column {col.name!r}{named} for {m.kind}; found columns: {', '.join(table.columns)}",
+                        path=path, kind=m.kind, column=col.name,
+                    )
+                exprs[col.name] = "CAST(NULL AS VARCHAR)"
+                continue
+            if src is None:
+                cast = "TIMESTAMP" if col.name in TIMESTAMP_COLUMNS[m.kind] else "VARCHAR"
+                exprs[col.name] = f"TRY_CAST({params.add(default)} AS {cast})"
+                continue
+            dtype = table.columns[src]
+            if col.name in TIMESTAMP_COLUMNS[m.kind]:
+                typed = timestamp_sql(src, dtype, m.timestamp_format, m.timezone, params)
+                given = blank_to_null(f"CAST({quote_ident(src)} AS VARCHAR)")
+                exprs[col.name] = typed
+                if col.required:
+                    checks += timestamp_checks(m.kind, col.name, typed, given, _unparseable_reason(m, col.name))
+                continue
+            value = text_sql(src, dtype)
+            if col.name in CURRENCY_COLUMNS:
+                value = number_sql(value, m.amount_scale, m.decimal_comma, params)
+            value = value_map_sql(value, m.values.get(col.name, {}), params)
+            if default is not None:
+                value = f"COALESCE({blank_to_null(value)}, {params.add(default)})"
+            exprs[col.name] = value
+        reason, field_ = case_of(checks, 1, params), case_of(checks, 2, params)
+        select = ", ".join(f"{e} AS {quote_ident(c)}" for c, e in exprs.items())
+        names = ", ".join(quote_ident(c) for c in exprs)
+        con.execute(
+            f"INSERT INTO {target} SELECT {names}, _file, _row, 1, "
+            "CASE WHEN _reason IS NULL THEN 'ok' ELSE 'rejected' END, _reason, _field, "
+            f"CASE WHEN _reason IS NOT NULL THEN left(to_json(_in), 2000) END FROM ("
+            f"SELECT {select}, {params.add(str(path))} AS _file, _in._row, {reason} AS _reason, {field_} AS _field, _in "
+            f"FROM {table.table} AS _in) ORDER BY _row",
+            params,
+        )
+        _refuse_all_unparseable(con, m, table)
+        con.execute(f"DROP TABLE {table.table}")
+    insert_malformed(con, m.kind, report.files)
+    return prepared_table(m.kind)
+
+
+def _refuse_all_unparseable(con: duckdb.DuckDBPyConnection, m: KindMapping, table: InputTable) -> None:
+    """A file in which no timestamp parses has a format problem, not bad rows: say so."""
+    ts = "signup_ts" if m.kind == "users" else "ts"
+    row = con.execute(
+        f"SELECT count(*) FILTER (WHERE _outcome = 'ok'), min(_row) FILTER (WHERE _reason LIKE 'unparseable%') "
+        f"FROM {prepared_table(m.kind)} WHERE _file = $f",
+        {"f": str(table.path)},
+    ).fetchall()[0]
+    if table.rows and row[0] == 0 and row[1] is not None:
+        col = _file_column(m, table, ts)
+        value = con.execute(f"SELECT {quote_ident(col)} FROM {table.table} WHERE _row = $r", {"r": row[1]}).fetchall()[0][0]
+        hint = "set timestamp_format (and timezone) in a mapping file" if m.identity else "check timestamp_format"
+        raise SourceError(
+            f"no value of the timestamp column parses (e.g. {value!r}); {_unparseable_reason(m, ts)}; {hint}",
+            path=table.path, kind=m.kind, column=col, row=row[1],
+        )

@@ -12,6 +12,7 @@ from churn_assets.assets.scoring import scored_risk_list
 from churn_assets.assets.sql_models import sql_assets
 from churn_assets.assets.text import review_negativity
 from churn_assets.assets.training import champion, trained_models
+from churn_assets.checks import asset_checks
 from churn_assets.jobs import build_job, ingest_job, monitoring_job, score_job, train_job
 from churn_assets.resources import DuckDBWarehouse, MlflowTracking, PipelineSettings
 
@@ -24,6 +25,7 @@ def build_definitions(
     """Definitions with default resources (paths under the data directory), or the ones given (tests)."""
     return dg.Definitions(
         assets=[*ingest_assets, *sql_assets, training_set, review_negativity, trained_models, champion, evaluation, scored_risk_list, realized_churn],
+        asset_checks=asset_checks,
         jobs=[ingest_job, build_job, train_job, score_job, monitoring_job],
         resources={
             "duckdb": duckdb or DuckDBWarehouse(),

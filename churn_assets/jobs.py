@@ -6,7 +6,11 @@ Steps of a run execute one after another in one process: DuckDB takes one writer
 
 import dagster as dg
 
+from churn_assets.checks.model import CHAMPION_CHECK
 from churn_assets.partitions import daily_partitions
+
+# The champion's blocking check runs first in every scoring run: when it fails, the risk list is skipped.
+CHAMPION_GATE = dg.AssetSelection.checks(CHAMPION_CHECK)
 
 ingest_job = dg.define_asset_job(
     "ingest_job",
@@ -28,7 +32,7 @@ train_job = dg.define_asset_job(
 )
 score_job = dg.define_asset_job(
     "score_job",
-    selection=dg.AssetSelection.groups("scoring"),
+    selection=dg.AssetSelection.groups("scoring") | CHAMPION_GATE,
     partitions_def=daily_partitions,
     description="Score every active user for the partition's day with the champion.",
     executor_def=dg.in_process_executor,
@@ -45,7 +49,7 @@ monitoring_job = dg.define_asset_job(
 # run count in the review features but carry no text score until retrain_job reruns it.
 daily_score_job = dg.define_asset_job(
     "daily_score_job",
-    selection=dg.AssetSelection.groups("staging", "scoring", "drift"),
+    selection=dg.AssetSelection.groups("staging", "scoring", "drift") | CHAMPION_GATE,
     partitions_def=daily_partitions,
     description="Refresh staging from raw.*, score every active user for the partition's day with the champion, "
     "and measure that day's drift (PSI) against the training window.",

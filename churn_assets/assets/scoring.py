@@ -7,6 +7,7 @@ import pandas as pd
 from pydantic import Field
 
 from churn_assets import paths
+from churn_assets.checks.model import refuse_failed_champion
 from churn_assets.ml.actions import recommend_actions
 from churn_assets.ml.explain import explain
 from churn_assets.ml.reasons import reasons_frame
@@ -68,6 +69,8 @@ def scored_risk_list(
     if champion is None:
         raise RuntimeError(f"no model has the alias {mlflow.champion_uri()}: materialize ml/champion first")
     model, version = champion
+    # a run without the blocking check (the risk list materialized alone) still refuses a failed champion
+    context.log.info(refuse_failed_champion(context.instance, str(version.version)))
     with duckdb.connect() as con:
         features = point_in_time_features(con, day, settings.sql_params())
     scored = risk_list(features, model, config)

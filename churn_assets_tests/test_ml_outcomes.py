@@ -103,7 +103,7 @@ def test_realized_outcomes_query_applies_the_label_rule():
     con.execute("CREATE TABLE staging.orders (user_id VARCHAR, order_id VARCHAR, order_date DATE, is_paid BOOLEAN)")
     con.executemany("INSERT INTO staging.orders VALUES (?, ?, ?, ?)", orders)
     con.execute(
-        "CREATE TABLE scoring.risk_list (user_id VARCHAR, as_of_date DATE, churn_probability DOUBLE, tier VARCHAR, "
+        "CREATE TABLE scoring.risk_list (user_id VARCHAR, as_of_date TIMESTAMP, churn_probability DOUBLE, tier VARCHAR, "
         "model_version VARCHAR)"
     )
     for day in ("2026-03-01", "2026-03-15"):

@@ -2,6 +2,10 @@
 -- of dbt_like_sql/labels/churn_labels.sql: churned when no paid order falls in (d, d + $horizon_days];
 -- it is only known once d + $horizon_days lies inside the data (measurable), and NULL before that.
 -- days_since_last_order at d (paid orders on or before d) is the recency baseline's score.
+WITH scored AS (  -- the risk list's day may be stored as a timestamp (it comes from a DataFrame)
+    SELECT user_id, CAST(as_of_date AS DATE) AS as_of_date, churn_probability, tier, model_version
+    FROM scoring.risk_list
+)
 SELECT
     r.as_of_date,
     r.user_id,
@@ -17,7 +21,7 @@ SELECT
     END AS churned,
     COUNT(o.order_id) FILTER (WHERE o.order_date > r.as_of_date) AS paid_orders_in_horizon,
     r.as_of_date - MAX(o.order_date) FILTER (WHERE o.order_date <= r.as_of_date) AS days_since_last_order
-FROM scoring.risk_list AS r
+FROM scored AS r
 CROSS JOIN staging.data_window AS w
 LEFT JOIN staging.orders AS o
     ON o.user_id = r.user_id

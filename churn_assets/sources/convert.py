@@ -45,11 +45,15 @@ def _epoch(expr: str, scale: float) -> str:
 
 
 def timestamp_sql(col: str, dtype: str, fmt: str | list[str] | None, tz: str | None, params: Params) -> str:
-    """Expression giving a naive UTC TIMESTAMP, or NULL when the value cannot be parsed.
+    """timestamp_expr of a column, by name."""
+    return timestamp_expr(quote_ident(col), dtype, fmt, tz, params)
+
+
+def timestamp_expr(c: str, dtype: str, fmt: str | list[str] | None, tz: str | None, params: Params) -> str:
+    """Expression giving a naive UTC TIMESTAMP from SQL expression `c`, or NULL when it cannot be parsed.
 
     Without a format: ISO 8601 (an offset wins over `tz`), epoch seconds (9-11 digits) or milliseconds
     (12-14 digits). A naive value is in `tz` (default UTC). Native Parquet timestamps and dates too."""
-    c = quote_ident(col)
     t = dtype.upper()
     if t.startswith("TIMESTAMP WITH TIME ZONE") or t == "TIMESTAMPTZ":
         return f"CAST({c} AS TIMESTAMP)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from churn_assets.assets.drift import drift
 from churn_assets.assets.evaluation import evaluation
 from churn_assets.assets.ingest import ingest_assets
 from churn_assets.assets.labels import training_set
@@ -13,8 +14,10 @@ from churn_assets.assets.sql_models import sql_assets
 from churn_assets.assets.text import review_negativity
 from churn_assets.assets.training import champion, trained_models
 from churn_assets.checks import asset_checks
-from churn_assets.jobs import build_job, ingest_job, monitoring_job, score_job, train_job
+from churn_assets.jobs import build_job, daily_score_job, ingest_job, monitoring_job, retrain_job, score_job, train_job
 from churn_assets.resources import DuckDBWarehouse, MlflowTracking, PipelineSettings
+from churn_assets.schedules import daily_scoring_schedule, weekly_retrain_schedule
+from churn_assets.sensors import champion_alias_sensor, drift_sensor, landing_files_sensor
 
 
 def build_definitions(
@@ -24,9 +27,11 @@ def build_definitions(
 ) -> dg.Definitions:
     """Definitions with default resources (paths under the data directory), or the ones given (tests)."""
     return dg.Definitions(
-        assets=[*ingest_assets, *sql_assets, training_set, review_negativity, trained_models, champion, evaluation, scored_risk_list, realized_churn],
+        assets=[*ingest_assets, *sql_assets, training_set, review_negativity, trained_models, champion, evaluation, scored_risk_list, realized_churn, drift],
         asset_checks=asset_checks,
-        jobs=[ingest_job, build_job, train_job, score_job, monitoring_job],
+        jobs=[ingest_job, build_job, train_job, score_job, monitoring_job, daily_score_job, retrain_job],
+        schedules=[daily_scoring_schedule, weekly_retrain_schedule],
+        sensors=[landing_files_sensor, champion_alias_sensor, drift_sensor],
         resources={
             "duckdb": duckdb or DuckDBWarehouse(),
             "settings": settings or PipelineSettings(),

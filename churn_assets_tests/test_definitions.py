@@ -5,7 +5,7 @@ import dagster as dg
 from churn_assets.definitions import defs
 from churn_assets.sql_project import load_models
 
-EXPECTED_GROUPS = {"ingest", "staging", "text", "features", "labels", "training", "evaluation", "scoring", "monitoring"}
+EXPECTED_GROUPS = {"ingest", "staging", "text", "features", "labels", "training", "evaluation", "scoring", "monitoring", "drift"}
 
 
 def test_definitions_load_with_groups_and_descriptions():
@@ -27,5 +27,5 @@ def test_every_sql_file_is_an_asset_with_its_parsed_dependencies():
 
 
 def test_jobs_exist():
-    for name in ("ingest_job", "build_job", "train_job", "score_job", "monitoring_job"):
+    for name in ("ingest_job", "build_job", "train_job", "score_job", "monitoring_job", "daily_score_job", "retrain_job"):
         assert defs.resolve_job_def(name) is not None

@@ -1,0 +1,361 @@
+"""Sensors: new landing files -> ingestion; a new champion -> re-scoring; drift -> retraining.
+
+Sensors run in the code-location process while runs write the DuckDB file from theirs. DuckDB allows
+one writing process per file and no reader beside it, so a sensor opens the warehouse read-only for a
+moment and skips the tick when a run holds the lock; the next tick tries again.
+"""
+
+import hashlib
+import json
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+import dagster as dg
+import duckdb as duckdb_lib
+
+from churn_assets import paths
+from churn_assets.assets.drift import DRIFT, psi_threshold
+from churn_assets.contract import SOURCES
+from churn_assets.ingest.read_files import landing_suffix
+from churn_assets.jobs import daily_score_job, ingest_job, retrain_job
+from churn_assets.partitions import daily_partitions
+from churn_assets.pipeline import RANGE_END, RANGE_START
+from churn_assets.resources import DuckDBWarehouse, MlflowTracking
+
+SETTLE_ENV = "CHURN_LANDING_SETTLE_S"
+DEFAULT_SETTLE_S = 60.0
+INTERVAL_ENV = "CHURN_SENSOR_INTERVAL_S"
+DEFAULT_INTERVAL_S = 30
+# names a writer uses while a file is incomplete (renamed to the final name when done)
+TEMP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp", ".incomplete")
+
+
+def _interval() -> int:
+    return int(os.environ.get(INTERVAL_ENV) or DEFAULT_INTERVAL_S)
+
+
+def settle_seconds() -> float:
+    return float(os.environ.get(SETTLE_ENV) or DEFAULT_SETTLE_S)
+
+
+class WarehouseBusy(Exception):
+    """Another process holds the DuckDB write lock."""
+
+
+@contextmanager
+def read_warehouse(warehouse: DuckDBWarehouse, wait_s: float = 1.0) -> Iterator[duckdb_lib.DuckDBPyConnection | None]:
+    """A short read-only connection, None when the file does not exist yet; WarehouseBusy when a run writes."""
+    if not Path(warehouse.path).exists():
+        yield None
+        return
+    quick = DuckDBWarehouse(path=warehouse.path, lock_timeout_s=wait_s, threads=1)
+    try:
+        with quick.connect(read_only=True) as con:
+            yield con
+    except duckdb_lib.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseBusy(f"{warehouse.path} is locked by a writer") from exc
+        raise
+
+
+def _has_table(con: duckdb_lib.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".")
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, name]
+    ).fetchone()[0])
+
+
+# ---------------------------------------------------------------- landing files -> ingest_job
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    rel: str  # "<kind>/<file name>", the cursor key
+    day: date
+    size: int
+    mtime_ns: int
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.size}:{self.mtime_ns}"
+
+
+def scan_landing(landing: Path) -> list[LandingFile]:
+    """Landing files the ingestion would read: <kind>/<YYYY-MM-DD...><landing suffix>. Hidden files and
+    temp names (*.tmp, *.part, ...) are left out: a writer is still busy with them."""
+    found = []
+    for kind in SOURCES:
+        folder = landing / kind
+        if not folder.is_dir():
+            continue
+        for p in folder.iterdir():
+            name = p.name
+            if name.startswith((".", "~")) or name.lower().endswith(TEMP_SUFFIXES) or not landing_suffix(p):
+                continue
+            try:
+                day = date.fromisoformat(name[:10])
+                st = p.stat()
+            except (ValueError, OSError):  # not named by a day, or gone since listing
+                continue
+            if p.is_file():
+                found.append(LandingFile(f"{kind}/{name}", day, st.st_size, st.st_mtime_ns))
+    return sorted(found, key=lambda f: f.rel)
+
+
+@dataclass
+class LandingCursor:
+    """seen: file -> fingerprint already requested for ingestion; pending: file -> fingerprint observed on
+    the previous tick while still too fresh to trust."""
+
+    seen: dict[str, str] = field(default_factory=dict)
+    pending: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, raw: str | None) -> "LandingCursor":
+        if not raw:
+            return cls()
+        data = json.loads(raw)
+        return cls(dict(data.get("seen", {})), dict(data.get("pending", {})))
+
+    def dump(self) -> str:
+        return json.dumps({"seen": self.seen, "pending": self.pending}, sort_keys=True, separators=(",", ":"))
+
+
+def ready_files(files: list[LandingFile], cursor: LandingCursor, now_s: float, settle_s: float) -> tuple[list[LandingFile], dict[str, str]]:
+    """Files to ingest now, and the new pending map.
+
+    A file is new when its fingerprint (size, mtime) differs from the one last requested. A new file is
+    taken once it has settled: last modified at least `settle_s` ago, or unchanged since the previous tick.
+    A file still growing changes its fingerprint on every tick and stays pending."""
+    ready, pending = [], {}
+    for f in files:
+        if cursor.seen.get(f.rel) == f.fingerprint:
+            continue
+        settled = now_s - f.mtime_ns / 1e9 >= settle_s or cursor.pending.get(f.rel) == f.fingerprint
+        if settled:
+            ready.append(f)
+        else:
+            pending[f.rel] = f.fingerprint
+    return ready, pending
+
+
+def contiguous_blocks(days: list[date]) -> list[tuple[date, date]]:
+    """Sorted distinct days -> maximal runs of consecutive days, as (first, last)."""
+    blocks: list[tuple[date, date]] = []
+    for d in sorted(set(days)):
+        if blocks and d == blocks[-1][1] + timedelta(days=1):
+            blocks[-1] = (blocks[-1][0], d)
+        else:
+            blocks.append((d, d))
+    return blocks
+
+
+def ingest_requests(files: list[LandingFile], landing: Path) -> list[dg.RunRequest]:
+    """One ingest_job run per block of consecutive touched days: exactly the partitions the files touch."""
+    run_config = {"ops": {f"raw__{kind}": {"config": {"landing_dir": str(landing)}} for kind in SOURCES}}
+    requests = []
+    for first, last in contiguous_blocks([f.day for f in files]):
+        block = sorted((f for f in files if first <= f.day <= last), key=lambda f: f.rel)
+        key = hashlib.sha1("\n".join(f"{f.rel}={f.fingerprint}" for f in block).encode()).hexdigest()[:20]
+        tags = {"churn/trigger": "landing_files_sensor", "churn/landing_files": str(len(block))}
+        if first == last:
+            requests.append(dg.RunRequest(run_key=f"landing-{key}", partition_key=first.isoformat(), run_config=run_config, tags=tags))
+        else:
+            tags |= {RANGE_START: first.isoformat(), RANGE_END: last.isoformat()}
+            requests.append(dg.RunRequest(run_key=f"landing-{key}", run_config=run_config, tags=tags))
+    return requests
+
+
+def already_ingested(warehouse: DuckDBWarehouse, files: list[LandingFile]) -> list[LandingFile]:
+    """Files whose (kind, day) partition raw.ingest_log shows ingested after the file's last change."""
+    with read_warehouse(warehouse) as con:
+        if con is None or not _has_table(con, "raw.ingest_log"):
+            return []
+        log = {(k, d): t for k, d, t in con.execute("SELECT kind, partition_date, ingested_at FROM raw.ingest_log").fetchall()}
+    done = []
+    for f in files:
+        ingested_at = log.get((f.rel.split("/")[0], f.day))
+        changed = datetime.fromtimestamp(f.mtime_ns / 1e9, tz=timezone.utc).replace(tzinfo=None)
+        if ingested_at is not None and ingested_at > changed:
+            done.append(f)
+    return done
+
+
+@dg.sensor(
+    name="landing_files_sensor",
+    job=ingest_job,
+    minimum_interval_seconds=_interval(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="New or changed files under <data dir>/landing/<kind>/ start ingest_job for exactly the days they "
+    "touch (one run per block of consecutive days). A file is taken once settled: unchanged since the previous "
+    "tick or last modified CHURN_LANDING_SETTLE_S (default 60) seconds ago; hidden and *.tmp / *.part names are "
+    "ignored. The cursor keeps each file's size and mtime, so a file is ingested again only when it changes.",
+)
+def landing_files_sensor(context: dg.SensorEvaluationContext, duckdb: DuckDBWarehouse):
+    landing = paths.landing_dir()
+    cursor = LandingCursor.load(context.cursor)
+    files = scan_landing(landing)
+    ready, pending = ready_files(files, cursor, time.time(), settle_seconds())
+    if context.cursor is None and ready:
+        # first tick on this instance: files that an earlier run (make run, the UI) ingested are not redone
+        try:
+            done = already_ingested(duckdb, ready)
+        except WarehouseBusy as exc:
+            return dg.SkipReason(f"first look at the landing files waits for the warehouse: {exc}")
+        cursor.seen |= {f.rel: f.fingerprint for f in done}
+        ready = [f for f in ready if f.rel not in cursor.seen]
+        if done:
+            context.log.info(f"{len(done)} landing files were already ingested before this sensor started")
+    outside = [f for f in ready if not daily_partitions.has_partition_key(f.day.isoformat())]
+    if outside:
+        context.log.warning(f"not ingested, day outside the daily partitions: {[f.rel for f in outside][:10]}")
+        ready = [f for f in ready if f not in outside]
+    requests = ingest_requests(ready, landing)
+    cursor.seen |= {f.rel: f.fingerprint for f in [*ready, *outside]}
+    present = {f.rel for f in files}
+    cursor.seen = {k: v for k, v in cursor.seen.items() if k in present}  # forget deleted files
+    cursor.pending = pending
+    if ready:
+        days = sorted({f.day.isoformat() for f in ready})
+        context.log.info(f"{len(ready)} new or changed landing files touch {len(days)} days: {days[:10]}")
+    if pending:
+        context.log.info(f"{len(pending)} landing files still settling: {sorted(pending)[:10]}")
+    return dg.SensorResult(
+        run_requests=requests,
+        cursor=cursor.dump(),
+        skip_reason=None if requests else dg.SkipReason(
+            f"no settled new landing files ({len(pending)} settling)" if pending else "no new landing files"
+        ),
+    )
+
+
+# ---------------------------------------------------------------- champion alias -> daily_score_job
+
+
+def newest_data_day(con: duckdb_lib.DuckDBPyConnection) -> date | None:
+    """The newest day with accepted rows in the warehouse (raw.ingest_log), the latest partition to score."""
+    if not _has_table(con, "raw.ingest_log"):
+        return None
+    return con.execute("SELECT max(partition_date) FROM raw.ingest_log WHERE accepted > 0").fetchone()[0]
+
+
+def scored_by(con: duckdb_lib.DuckDBPyConnection, day: date, version: str) -> bool:
+    if not _has_table(con, "scoring.risk_list"):
+        return False
+    return bool(con.execute(
+        "SELECT count(*) FROM scoring.risk_list WHERE as_of_date = ? AND model_version = ?", [day, version]
+    ).fetchone()[0])
+
+
+def champion_version(tracking: MlflowTracking) -> str | None:
+    """The version `champion` points at; None when there is no store, no registered model or no alias."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    if not tracking.tracking_uri and not (paths.mlflow_dir() / "mlflow.db").exists():
+        return None  # nothing trained yet; do not create an empty store from a sensor
+    try:
+        mv = MlflowClient(tracking.resolved_uri()).get_model_version_by_alias(tracking.registered_model, tracking.champion_alias)
+    except MlflowException:
+        return None
+    return str(mv.version)
+
+
+@dg.sensor(
+    name="champion_alias_sensor",
+    job=daily_score_job,
+    minimum_interval_seconds=_interval(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="When the MLflow alias churn_model@champion moves to another version, re-score the newest day "
+    "with data (daily_score_job) unless that day's risk list already comes from the new version.",
+)
+def champion_alias_sensor(context: dg.SensorEvaluationContext, duckdb: DuckDBWarehouse, mlflow: MlflowTracking):
+    version = champion_version(mlflow)
+    if version is None:
+        return dg.SkipReason(f"no model has the alias {mlflow.champion_uri()} yet")
+    if version == context.cursor:
+        return dg.SkipReason(f"champion still version {version}")
+    try:
+        with read_warehouse(duckdb) as con:
+            day = newest_data_day(con) if con is not None else None
+            already = day is not None and scored_by(con, day, version)
+    except WarehouseBusy as exc:
+        return dg.SkipReason(f"champion moved to version {version}; warehouse busy, retrying next tick: {exc}")
+    if day is None:
+        return dg.SensorResult(cursor=version, skip_reason=dg.SkipReason("no ingested data to score"))
+    if already:
+        context.log.info(f"champion version {version} already scored {day}")
+        return dg.SensorResult(cursor=version, skip_reason=dg.SkipReason(f"{day} already scored by version {version}"))
+    context.log.info(f"champion moved {context.cursor or '(first look)'} -> version {version}: re-scoring {day}")
+    request = dg.RunRequest(
+        run_key=f"champion-v{version}-{day}", partition_key=day.isoformat(),
+        tags={"churn/trigger": "champion_alias_sensor", "churn/champion_version": version},
+    )
+    return dg.SensorResult(run_requests=[request], cursor=version)
+
+
+# ---------------------------------------------------------------- drift -> retrain_job
+
+
+def newest_drift(con: duckdb_lib.DuckDBPyConnection) -> tuple[date, list[tuple]] | None:
+    """monitoring.drift rows (kind, column, psi, computed_at) of the newest measured day, largest PSI first."""
+    if not _has_table(con, DRIFT):
+        return None
+    day = con.execute(f"SELECT max(as_of_date) FROM {DRIFT}").fetchone()[0]
+    if day is None:
+        return None
+    rows = con.execute(
+        f"SELECT kind, column_name, psi, computed_at FROM {DRIFT} WHERE as_of_date = ? ORDER BY psi DESC", [day]
+    ).fetchall()
+    return day, rows
+
+
+@dg.sensor(
+    name="drift_sensor",
+    job=retrain_job,
+    minimum_interval_seconds=_interval(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Reads the PSI figures of the newest scored day (monitoring.drift, written by monitoring/drift in "
+    "daily_score_job). When a main feature's or the score's PSI exceeds CHURN_DRIFT_PSI_THRESHOLD (default 0.2) "
+    "it requests retrain_job once for that measurement, with the PSI figures as run tags.",
+)
+def drift_sensor(context: dg.SensorEvaluationContext, duckdb: DuckDBWarehouse):
+    try:
+        with read_warehouse(duckdb) as con:
+            found = newest_drift(con) if con is not None else None
+    except WarehouseBusy as exc:
+        return dg.SkipReason(f"warehouse busy, retrying next tick: {exc}")
+    if found is None:
+        return dg.SkipReason("no drift measured yet (monitoring/drift runs in daily_score_job)")
+    day, rows = found
+    measured = f"{day}@{max(r[3] for r in rows).isoformat()}"
+    if measured == context.cursor:
+        return dg.SkipReason(f"drift of {day} already evaluated")
+    threshold = psi_threshold()
+    score_psi = next((r[2] for r in rows if r[0] == "score"), None)
+    top_kind, top_column, top_psi, _ = rows[0]
+    drifted = [(c, p) for _, c, p, _ in rows if p > threshold]
+    figures = ", ".join(f"{c} {p:.3f}" for _, c, p, _ in rows[:6])
+    context.log.info(f"PSI of {day} against the training window (threshold {threshold}): {figures}")
+    if not drifted:
+        return dg.SensorResult(cursor=measured, skip_reason=dg.SkipReason(f"no PSI above {threshold} on {day} (max {top_psi:.3f})"))
+    context.log.warning(f"drift on {day}: {drifted[:6]} above {threshold}; requesting retraining")
+    tags = {
+        "churn/trigger": "drift_sensor",
+        "churn/drift_partition": day.isoformat(),
+        "churn/psi_threshold": f"{threshold}",
+        "churn/psi_max": f"{top_psi:.4f}",
+        "churn/psi_max_column": top_column,
+        "churn/psi_score": f"{score_psi:.4f}" if score_psi is not None else "",
+        "churn/psi_drifted": ",".join(c for c, _ in drifted)[:200],
+    }
+    request = dg.RunRequest(run_key=f"drift-{day}", tags=tags)
+    return dg.SensorResult(run_requests=[request], cursor=measured)
+
+
+sensors = [landing_files_sensor, champion_alias_sensor, drift_sensor]

@@ -39,6 +39,7 @@ DEFAULT_SQL_PARAMS: dict[str, Any] = {
     "new_user_days": 30,
     "dormant_days": 60,
     "sequence_max_items": 160,
+    "until_date": "",
 }
 
 AS_OF = date(2024, 3, 31)

@@ -15,7 +15,7 @@ def test_orders_only_shop_skips_the_text_model(tmp_path):
     with duckdb.connect(str(db)) as con:
         for spec in SOURCES.values():
             ensure_tables(con, spec)
-        run_model(con, load_models()["staging.reviews"], {})
+        run_model(con, load_models()["staging.reviews"], {"until_date": ""})
     result = dg.materialize(
         [review_negativity],
         resources={

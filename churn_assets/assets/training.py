@@ -103,8 +103,24 @@ def write_behaviour_embedding(duckdb: DuckDBWarehouse, model) -> None:
         replace_table(con, "features.behaviour_embedding", table)
 
 
+# Models that read the behaviour log: on a shop without events their sequences would hold orders only,
+# which the tree models already see, so they are left out (with a note) instead of training on nothing new.
+NEEDS_EVENTS = ("behaviour_bert", "hybrid_gbt")
+
+
+def models_for_shop(duckdb: DuckDBWarehouse, requested: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The requested models this shop's data can feed, and the skipped ones with the reason."""
+    with duckdb.connect() as con:
+        has_events = con.execute("SELECT EXISTS (SELECT 1 FROM staging.events)").fetchall()[0][0]
+    skipped = {m: "the shop has no events (behaviour log)" for m in requested if m in NEEDS_EVENTS and not has_events}
+    models = [m for m in requested if m not in skipped]
+    if not models:
+        raise ValueError(f"no model left to train: {skipped}")
+    return models, skipped
+
+
 def data_window(frames: dict, settings: PipelineSettings) -> dict:
-    window = {"horizon_days": settings.horizon_days, "lookback_days": settings.lookback_days}
+    window = {"horizon_days": settings.horizon_days, "lookback_days": settings.lookback_days, "until_date": settings.until_date}
     for split, (X, _) in frames.items():
         window[f"{split}_as_of_first"] = str(X["as_of_date"].min())
         window[f"{split}_as_of_last"] = str(X["as_of_date"].max())
@@ -135,9 +151,12 @@ def trained_models(
     (X_tr, y_tr), (X_va, y_va), (X_te, y_te) = frames["train"], frames["valid"], frames["test"]
     window = data_window(frames, settings)
     context.log.info(f"training set: {window}")
+    models, skipped = models_for_shop(duckdb, config.models)
+    for name, why in skipped.items():
+        context.log.info(f"{name} skipped: {why}")
     predictions, runs, fitted = [], [], {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name in config.models:
+        for name in models:
             started = time.monotonic()
             model = create_model(name, **config.model_params(name), **_extra_params(name, settings, fitted))
             if name == "behaviour_bert":
@@ -180,6 +199,7 @@ def trained_models(
             "models": dg.MetadataValue.md(shown.to_markdown(index=False)),
             "data_window": dg.MetadataValue.json(window),
             "mlflow_experiment": mlflow.experiment_name,
+            "skipped_models": dg.MetadataValue.json(skipped),
         }
     )
 

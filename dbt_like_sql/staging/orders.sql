@@ -1,5 +1,6 @@
 -- Orders, typed and deduplicated across landing files: one row per order_id (first delivery wins).
 -- Category names are normalised; is_paid marks orders that count as a purchase.
+-- $until_date (YYYY-MM-DD, empty = no limit): files of later days and rows stamped after it stay unseen.
 SELECT
     user_id,
     order_id,
@@ -17,5 +18,7 @@ FROM (
         o.*,
         row_number() OVER (PARTITION BY order_id ORDER BY _partition_date, _source_file, _source_line) AS delivery_rank
     FROM raw.orders AS o
+    WHERE o._partition_date <= COALESCE(TRY_CAST($until_date AS DATE), DATE '9999-12-31')
+        AND CAST(o.ts AS DATE) <= COALESCE(TRY_CAST($until_date AS DATE), DATE '9999-12-31')
 ) AS ranked
 WHERE delivery_rank = 1

@@ -1,0 +1,508 @@
+"""The `churn` command line: simulate a shop, run the whole pipeline on a data directory, re-score.
+
+    churn simulate --users 2000 --days 200 --seed 7 --out my_shop
+    churn run --data-dir my_shop --as-of 2026-06-01 --out risk.csv
+    churn run --data-dir my_export --mapping my_export/mapping.yaml --as-of 2026-06-01 --out risk.parquet
+    churn score --data-dir my_shop --as-of 2026-06-08
+
+`run` and `score` go through the project's Dagster jobs and instance (DAGSTER_HOME = <data dir>/dagster_home),
+so `make ui DATA_DIR=<data dir>` shows their runs. Nothing after the as-of date is read: only landing days up
+to it are ingested, and the staging models cut everything later (PipelineSettings.until_date), so training
+labels end on or before it and scoring sees the as-of day as "today".
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+OUT_COLUMNS = ["user_id", "churn_probability", "tier", "reasons", "action"]
+PROG = "churn"
+
+
+class CliError(Exception):
+    """A problem the user can fix: printed as one line plus its cause, exit code 2."""
+
+    def __init__(self, message: str, cause: str | None = None):
+        super().__init__(message)
+        self.cause = cause
+
+
+def _log(msg: str) -> None:
+    print(f"[churn] {msg}", flush=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# arguments
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _model_list(text: str) -> list[str]:
+    return [m.strip() for m in text.split(",") if m.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Churn early warning on your shop's data: Dagster assets, DuckDB, MLflow.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run `churn <command> --help` for the options of each command.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="{simulate,run,score}", required=True)
+
+    sim = sub.add_parser("simulate", help="write a simulated shop in the landing layout",
+                         description="Write a simulated shop (users, orders, events, reviews) to DIR/landing, "
+                         "with the simulator's ground truth in DIR/truth.")
+    sim.add_argument("--users", type=_positive, default=2000, help="customers (default 2000)")
+    sim.add_argument("--days", type=_positive, default=200, help="days of history (default 200)")
+    sim.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    sim.add_argument("--start-date", type=_iso_date, default=date(2026, 1, 1), help="first day (default 2026-01-01)")
+    sim.add_argument("--out", type=Path, required=True, help="data directory to write")
+
+    def data_options(p: argparse.ArgumentParser, required_dir: bool) -> None:
+        p.add_argument("--data-dir", type=Path, required=required_dir, default=None if required_dir else None,
+                       help="the shop's data directory: landing/<kind>/YYYY-MM-DD.* files, or an export to "
+                       "prepare with --source / --mapping" + ("" if required_dir else " (default: $CHURN_DATA_DIR or ./data)"))
+        p.add_argument("--as-of", type=_iso_date, required=True, help="YYYY-MM-DD: the day to score; no later data is read")
+        how = p.add_mutually_exclusive_group()
+        how.add_argument("--source", default=None,
+                         help="prepare the landing files from a known export layout (contract, online_retail_ii, olist, retailrocket)")
+        how.add_argument("--mapping", type=Path, default=None,
+                         help="prepare the landing files from an export described by a column-mapping file (YAML or TOML)")
+        p.add_argument("--out", type=Path, default=None,
+                       help="where to write the scored list: .csv or .parquet (default <data dir>/exports/risk_<as-of>.csv)")
+
+    run = sub.add_parser("run", help="ingest, build features, train, pick the champion and score one day",
+                         description="Run the whole pipeline on the files in --data-dir: ingest the landing days up "
+                         "to --as-of, build features and labels, train on as-of dates whose label window ends by "
+                         "--as-of, move the champion when earned, and score every active user at --as-of.")
+    data_options(run, required_dir=True)
+    run.add_argument("--horizon-days", type=_positive, default=None, help="churned = no paid order in the next N days (default 30)")
+    run.add_argument("--lookback-days", type=_non_negative, default=None,
+                     help="active = a paid order in the last N days (default 90); 0 = every user with at least one order")
+    run.add_argument("--as-of-step-days", type=_positive, default=None, help="days between training as-of dates (default 7)")
+    run.add_argument("--models", type=_model_list, default=None,
+                     help="comma-separated models to train (default: recency_rule,bgnbd,logistic,gbt,behaviour_bert,hybrid_gbt; "
+                     "models that need events are skipped on shops without them)")
+    run.add_argument("--no-text-model", action="store_true", help="do not fine-tune the review-text encoder")
+
+    score = sub.add_parser("score", help="re-score a day with the current champion (no training)",
+                           description="Ingest the landing days up to --as-of and score every active user at --as-of "
+                           "with the current champion, using the lookback the champion was trained with.")
+    data_options(score, required_dir=False)
+    score.add_argument("--lookback-days", type=_non_negative, default=None,
+                       help="override the champion's lookback (0 = every user with at least one order)")
+    return parser
+
+
+# --------------------------------------------------------------------------------------------------
+# the data directory and its landing days
+
+
+def _use_data_dir(data_dir: Path) -> Path:
+    """Point every default path (DuckDB, MLflow, exports, DAGSTER_HOME) at the data directory. Must run before
+    churn_assets.definitions is imported: its resources read the paths when they are built."""
+    base = data_dir.expanduser().resolve()
+    if not base.is_dir():
+        raise CliError(f"data directory {data_dir} does not exist", "create it, or point --data-dir at the shop's files")
+    os.environ["CHURN_DATA_DIR"] = str(base)
+    os.environ["DAGSTER_HOME"] = str(base / "dagster_home")
+    from churn_assets.instance import ensure_dagster_home
+
+    ensure_dagster_home(base)
+    return base
+
+
+def _landing_days(landing: Path, kinds: Sequence[str]) -> list[date]:
+    from churn_assets.ingest.read_files import landing_suffix
+
+    days = set()
+    for kind in kinds:
+        folder = landing / kind
+        if folder.is_dir():
+            for p in folder.iterdir():
+                if p.is_file() and landing_suffix(p):
+                    try:
+                        days.add(date.fromisoformat(p.name[:10]))
+                    except ValueError:
+                        continue
+    return sorted(days)
+
+
+def _prepare_landing(base: Path, as_of: date, source: str | None, mapping: Path | None) -> None:
+    """Convert an export into landing files (churn_assets.sources), unless the landing layout is already there."""
+    landing = base / "landing"
+    if source is None and mapping is None and _landing_days(landing, ("orders",)):
+        return
+    try:
+        from churn_assets.sources import SourceError, prepare_landing
+    except ImportError as exc:  # the adapters are an optional part of the package
+        raise CliError("cannot prepare landing files: churn_assets.sources is not available", str(exc)) from exc
+    if mapping is not None and not mapping.is_file():
+        raise CliError(f"mapping file {mapping} does not exist")
+    _log(f"step: preparing landing files from {base} (" + (f"mapping {mapping}" if mapping else f"source {source or 'auto'}") + ")")
+    try:
+        report = prepare_landing(base, landing, source=source, mapping=mapping, until=as_of)
+    except SourceError as exc:
+        raise CliError("the input cannot be used", str(exc)) from exc
+    except NotImplementedError as exc:
+        raise CliError("preparing landing files is not available yet", str(exc)) from exc
+    print(report.summary(), flush=True)
+
+
+@dataclass
+class DataSpan:
+    first: date  # first day with any landing file
+    first_activity: date  # first day with orders or events (the data window starts there)
+    days: list[date]  # landing days on or before the as-of date
+
+
+def _check_span(base: Path, as_of: date) -> DataSpan:
+    from churn_assets.contract import SOURCES
+
+    landing = base / "landing"
+    every = _landing_days(landing, list(SOURCES))
+    if not every:
+        raise CliError(
+            f"no landing files in {landing}",
+            "expected landing/orders/YYYY-MM-DD.csv|jsonl|parquet, or an export to prepare with --source / --mapping",
+        )
+    orders = [d for d in _landing_days(landing, ("orders",)) if d <= as_of]
+    if not orders:
+        raise CliError(f"no orders on or before {as_of}", f"orders files in {landing / 'orders'} start on "
+                       f"{min(_landing_days(landing, ('orders',)), default='(none)')}")
+    today = date.today()
+    if as_of > today:
+        raise CliError(f"as-of date {as_of} is in the future", f"today is {today}")
+    if as_of > every[-1]:
+        raise CliError(f"as-of date {as_of} is after the last day of data ({every[-1]})",
+                       "days without files would count as days without orders; pick a day the data covers")
+    activity = _landing_days(landing, ("orders", "events"))
+    return DataSpan(every[0], activity[0], [d for d in every if d <= as_of])
+
+
+def min_days_for_training(horizon: int, step: int, min_history: int, n_test: int, n_valid: int, embargo: bool) -> int:
+    """The fewest days of data (first day .. as-of date, inclusive) that give a train / valid / test split:
+    the same as-of grid as features/as_of_dates.sql and the same rule as ml.splits.time_split."""
+    from churn_assets.ml.splits import time_split
+
+    for span in range(min_history + horizon + 1, 20_000):
+        last = span - 1  # day numbers 0 .. last
+        grid = [last - k * step for k in range(0, last // step + 1) if last - k * step >= min_history]
+        labelled = [date.fromordinal(1 + d) for d in grid if d + horizon <= last]
+        try:
+            time_split(labelled, horizon, n_test, n_valid, embargo)
+            return span
+        except ValueError:
+            continue
+    raise ValueError("no span of data is long enough for these settings")
+
+
+# --------------------------------------------------------------------------------------------------
+# running the Dagster jobs
+
+
+def _unwrap(exc: BaseException) -> tuple[str | None, BaseException]:
+    """The failing step and the user code's exception inside Dagster's wrappers."""
+    step, seen = None, exc
+    while True:
+        step = step or getattr(seen, "step_key", None)
+        nxt = getattr(seen, "user_exception", None) or seen.__cause__
+        if nxt is None or nxt is seen:
+            return step, seen
+        seen = nxt
+
+
+class Runner:
+    def __init__(self, base: Path):
+        import dagster as dg
+
+        from churn_assets.definitions import defs
+        from churn_assets.instance import get_instance
+
+        self.dg = dg
+        self.defs = defs
+        self.instance = get_instance()
+        self.base = base
+
+    def run(self, job_name: str, what: str, run_config: dict | None = None, tags: dict | None = None,
+            asset_selection: list | None = None) -> Any:
+        started = time.monotonic()
+        _log(f"step: {what} ({job_name})")
+        job = self.defs.resolve_job_def(job_name)
+        config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}, **(run_config or {})}
+        try:
+            # Dagster's run log (progress, and a failing step's traceback) goes to stdout with the progress
+            # lines; stderr keeps only the one-line error and its cause
+            with contextlib.redirect_stderr(sys.stdout):
+                result = job.execute_in_process(
+                    instance=self.instance, run_config=config, tags=tags or {}, asset_selection=asset_selection,
+                    raise_on_error=True,
+                )
+        except Exception as exc:
+            step, cause = _unwrap(exc)
+            raise CliError(f"{what} failed in step {step or job_name}", f"{type(cause).__name__}: {cause}") from exc
+        n = len(result.get_asset_materialization_events())
+        _log(f"  done: {n} assets materialized in {time.monotonic() - started:.1f}s (run {result.run_id[:8]})")
+        return result
+
+
+def _settings_config(**values: Any) -> dict:
+    return {"resources": {"settings": {"config": {k: v for k, v in values.items() if v is not None}}}}
+
+
+def _merge(*configs: dict) -> dict:
+    out: dict = {}
+    for c in configs:
+        for k, v in c.items():
+            out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def stale_days(base: Path, days: Sequence[date]) -> list[date]:
+    """Days whose landing files changed since they were ingested (or were never ingested): a kind's file
+    count differs from raw.ingest_log's, or a file is newer than the partition's ingestion."""
+    import duckdb
+
+    from churn_assets.contract import SOURCES
+    from churn_assets.ingest.read_files import partition_files
+
+    db = base / "churn.duckdb"
+    logged: dict[tuple[str, date], tuple[int, datetime]] = {}
+    if db.exists():
+        with duckdb.connect(str(db), read_only=True) as con:
+            if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
+                           "AND table_name = 'ingest_log'").fetchall()[0][0]:
+                for kind, day, files, at in con.execute(
+                    "SELECT kind, partition_date, files, ingested_at FROM raw.ingest_log"
+                ).fetchall():
+                    logged[(kind, day)] = (files, at)
+    stale = []
+    for day in days:
+        for kind in SOURCES:
+            files = partition_files(base / "landing", kind, day)
+            entry = logged.get((kind, day))
+            newest = max((datetime.fromtimestamp(f.stat().st_mtime, timezone.utc).replace(tzinfo=None) for f in files),
+                         default=None)
+            if entry is None or entry[0] != len(files) or (newest is not None and newest >= entry[1]):
+                stale.append(day)
+                break
+    return stale
+
+
+def _ingest(runner: Runner, span: DataSpan) -> None:
+    from churn_assets.pipeline import RANGE_END, RANGE_START
+
+    todo = stale_days(runner.base, span.days)
+    if not todo:
+        _log(f"step: ingestion skipped: the {len(span.days)} landing days up to {span.days[-1]} are ingested and unchanged")
+        return
+    first, last = todo[0], todo[-1]
+    n = sum(1 for d in span.days if first <= d <= last)
+    runner.run(
+        "ingest_job", f"ingesting {n} landing days {first} .. {last} (new or changed)",
+        tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()},
+    )
+
+
+def _set_partition_start(first: date) -> None:
+    """Daily partitions must start on the shop's first day (env CHURN_START_DATE, read at import)."""
+    current = os.environ.get("CHURN_START_DATE")
+    if current is None or date.fromisoformat(current) > first:
+        os.environ["CHURN_START_DATE"] = first.isoformat()
+
+
+def _out_format(out: Path | None) -> str:
+    if out is None or out.name.lower().endswith((".csv", ".csv.gz")):
+        return "csv"
+    if out.name.lower().endswith((".parquet", ".pq")):
+        return "parquet"
+    raise CliError(f"cannot write {out}", "the scored list is written as .csv, .csv.gz or .parquet (by the file name)")
+
+
+def _write_list(base: Path, as_of: date, out: Path | None) -> Path:
+    import duckdb
+    import pandas as pd
+
+    with duckdb.connect(str(base / "churn.duckdb"), read_only=True) as con:
+        df = con.execute("SELECT * FROM scoring.risk_list WHERE as_of_date = ?", [as_of]).df()
+    reason_cols = sorted(c for c in df.columns if c.startswith("reason_") and c[7:].isdigit())
+    df["reasons"] = [
+        "; ".join(str(v) for v in row if isinstance(v, str) and v) for row in df[reason_cols].itertuples(index=False)
+    ] if reason_cols else ""
+    df = df.sort_values(["churn_probability", "user_id"], ascending=[False, True], kind="stable")[OUT_COLUMNS]
+    out = out or base / "exports" / f"risk_{as_of.isoformat()}.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if _out_format(out) == "parquet":
+        df.to_parquet(out, index=False)
+    else:
+        df.to_csv(out, index=False)
+    counts = df["tier"].value_counts().reindex(["high", "medium", "low"], fill_value=0)
+    _log(f"{len(df):,} users scored at {as_of}: high {counts['high']:,}, medium {counts['medium']:,}, low {counts['low']:,}")
+    _log(f"risk list: {out}")
+    return out
+
+
+def _check_training_set(base: Path) -> None:
+    import duckdb
+
+    with duckdb.connect(str(base / "churn.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "SELECT split, count(*), count(DISTINCT churned) FROM marts.training_set GROUP BY 1"
+        ).fetchall()
+    have = {s: (n, k) for s, n, k in rows}
+    for split in ("train", "valid", "test"):
+        n, classes = have.get(split, (0, 0))
+        if n == 0:
+            raise CliError(f"the {split} window has no active users", "use more days of data or a longer --lookback-days")
+        if classes < 2:
+            raise CliError(f"every user in the {split} window has the same label",
+                           "churned and retained users are both needed; try another --horizon-days or more data")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    _out_format(args.out)
+    base = _use_data_dir(args.data_dir)
+    as_of: date = args.as_of
+    _prepare_landing(base, as_of, args.source, args.mapping)
+    span = _check_span(base, as_of)
+
+    from churn_assets.resources import PipelineSettings
+
+    defaults = PipelineSettings.model_fields
+    horizon = args.horizon_days or defaults["horizon_days"].default
+    step = args.as_of_step_days or defaults["as_of_step_days"].default
+    need = min_days_for_training(
+        horizon, step, defaults["min_history_days"].default, defaults["n_test_dates"].default,
+        defaults["n_valid_dates"].default, defaults["embargo"].default,
+    )
+    have = (as_of - span.first_activity).days + 1
+    if have < need:
+        raise CliError(
+            f"too little history to train: {have} days of orders/events up to {as_of}, at least {need} needed",
+            f"with horizon {horizon} days and as-of dates every {step} days; use an as-of date on or after "
+            f"{span.first_activity + timedelta(days=need - 1)}, or a shorter --horizon-days",
+        )
+    _set_partition_start(span.first)
+    _log(f"data directory {base}: landing days {span.first} .. {span.days[-1]}, as of {as_of}")
+    runner = Runner(base)
+    settings = _settings_config(
+        until_date=as_of.isoformat(), horizon_days=args.horizon_days, lookback_days=args.lookback_days,
+        as_of_step_days=args.as_of_step_days,
+    )
+    _ingest(runner, span)
+    text = {"ops": {"ml__review_negativity": {"config": {"enabled": not args.no_text_model}}}}
+    runner.run("build_job", "staging, review-text model, features, labels, training set", _merge(settings, text))
+    _check_training_set(base)
+    models = {"ops": {"ml__trained_models": {"config": {"models": args.models}}}} if args.models else {}
+    runner.run("train_job", "training models, champion, evaluation", _merge(settings, models))
+    runner.run("score_job", f"scoring every active user at {as_of}", settings, tags={"dagster/partition": as_of.isoformat()})
+    _write_list(base, as_of, args.out)
+    _log(f"done in {time.monotonic() - started:.0f}s; `make ui DATA_DIR={base}` shows the runs")
+    return 0
+
+
+def _champion_settings() -> dict[str, int]:
+    """horizon and lookback the current champion was trained with (its MLflow run's data window)."""
+    from churn_assets.resources import MlflowTracking
+
+    tracking = MlflowTracking()
+    client = tracking.client()
+    try:
+        mv = client.get_model_version_by_alias(tracking.registered_model, tracking.champion_alias)
+    except Exception as exc:
+        raise CliError(f"no champion model yet ({tracking.champion_uri()})", "run `churn run` on this data directory first") from exc
+    params = client.get_run(mv.run_id).data.params
+    return {k: int(float(params[k])) for k in ("horizon_days", "lookback_days") if k in params}
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    _out_format(args.out)
+    base = _use_data_dir(args.data_dir or Path(os.environ.get("CHURN_DATA_DIR", "data")))
+    as_of: date = args.as_of
+    if not (base / "churn.duckdb").exists():
+        raise CliError(f"{base} has no warehouse yet", "run `churn run` on this data directory first")
+    _prepare_landing(base, as_of, args.source, args.mapping)
+    span = _check_span(base, as_of)
+    _set_partition_start(span.first)
+    trained = _champion_settings()
+    if args.lookback_days is not None:
+        trained["lookback_days"] = args.lookback_days
+    _log(f"re-scoring {as_of} with the champion (settings {trained})")
+    runner = Runner(base)
+    settings = _settings_config(until_date=as_of.isoformat(), **trained)
+    _ingest(runner, span)
+    staging = [key for key in runner.defs.resolve_asset_graph().get_all_asset_keys() if key.path[0] == "staging"]
+    runner.run("build_job", "refreshing staging tables", settings, asset_selection=staging)
+    runner.run("score_job", f"scoring every active user at {as_of}", settings, tags={"dagster/partition": as_of.isoformat()})
+    _write_list(base, as_of, args.out)
+    _log(f"done in {time.monotonic() - started:.0f}s")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from churn_assets.simulate import ShopConfig, simulate_shop
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    _log(f"simulating {args.users} users x {args.days} days from {args.start_date} into {args.out}")
+    started = time.monotonic()
+    summary = simulate_shop(args.out, ShopConfig(n_users=args.users, n_days=args.days, seed=args.seed, start_date=args.start_date))
+    _log(f"done in {time.monotonic() - started:.0f}s: {summary.get('rows', summary)}")
+    _log(f"landing files in {args.out / 'landing'}; next: churn run --data-dir {args.out} --as-of YYYY-MM-DD")
+    return 0
+
+
+COMMANDS = {"simulate": cmd_simulate, "run": cmd_run, "score": cmd_score}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Dagster's beta / preview notices about its own API are for developers, not for this command's user
+    warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
+    try:
+        return COMMANDS[args.command](args)
+    except CliError as exc:
+        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+        if exc.cause:
+            print(f"  cause: {exc.cause}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -19,6 +19,7 @@ class Column:
     max_value: float | None = None
     allowed: tuple[str, ...] | None = None  # for kind == "category"; values are lower-cased
     default: str | None = None  # value used when an optional column is missing or empty
+    pii: bool = False  # free text: e-mail addresses and phone numbers are masked at ingestion
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ EVENTS = SourceSpec(
         Column("session_id", "str"),
         Column("item_id", "str"),
         Column("category", "str"),
-        Column("query", "str"),
+        Column("query", "str", pii=True),
         Column("device", "str"),
     ),
     natural_key=("user_id", "ts", "event_type", "session_id", "item_id"),
@@ -100,7 +101,7 @@ REVIEWS = SourceSpec(
         Column("user_id", "str", required=True),
         Column("ts", "timestamp", required=True),
         Column("rating", "int", min_value=1, max_value=5),
-        Column("text", "str", default=""),
+        Column("text", "str", default="", pii=True),
         Column("order_id", "str"),
         Column("kind", "category", allowed=REVIEW_KINDS, default="review"),
     ),

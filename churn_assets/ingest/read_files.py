@@ -164,8 +164,21 @@ def _read_parquet(path: Path, spec: SourceSpec) -> FileRead:
     return FileRead(path, out.reset_index(drop=True), _malformed_frame([]))
 
 
+def _check_not_empty_or_misnamed(path: Path, suffix: str | None) -> None:
+    """Plain cases named clearly: an empty file, a Parquet file named as text, binary data named as text."""
+    if path.stat().st_size == 0:
+        raise LandingFileError(path, "empty file (0 bytes)")
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if suffix != ".parquet" and head[:4] == b"PAR1":
+        raise LandingFileError(path, f"is a Parquet file, not {suffix}; name it .parquet")
+    if suffix in (".csv", ".jsonl", ".json") and b"\x00" in head:
+        raise LandingFileError(path, f"binary content (NUL bytes), not {suffix} text")
+
+
 def read_landing_file(path: Path, spec: SourceSpec) -> FileRead:
     suffix = landing_suffix(path)
+    _check_not_empty_or_misnamed(path, suffix)
     try:
         if suffix in (".csv", ".csv.gz"):
             return _read_csv(path, spec)

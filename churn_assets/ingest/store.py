@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 
 from churn_assets.contract import SourceSpec
+from churn_assets.ingest.privacy import mask_pii_sql
 from churn_assets.ingest.read_files import LINE, partition_files, read_landing_file
 from churn_assets.ingest.validate import SQL_TYPES, validation_sql
 
@@ -118,9 +119,11 @@ def ingest_partition(
             {"day": day, "now": now},
         )
         if len(malformed):
+            # a malformed line of a source with free text may hold an e-mail address: masked like the text
+            raw = mask_pii_sql("raw") if any(c.pii for c in spec.columns) else "raw"
             con.register("malformed_rows", malformed)
             con.execute(
-                f"INSERT INTO quarantine.{spec.kind} SELECT CAST($day AS DATE), {SOURCE_FILE}, {LINE}, NULL, reason, raw, $now "
+                f"INSERT INTO quarantine.{spec.kind} SELECT CAST($day AS DATE), {SOURCE_FILE}, {LINE}, NULL, reason, {raw}, $now "
                 "FROM malformed_rows",
                 {"day": day, "now": now},
             )

@@ -8,6 +8,7 @@ file's); everything that comes from the data or the caller is bound as a paramet
 from __future__ import annotations
 
 from churn_assets.contract import Column, SourceSpec
+from churn_assets.ingest.privacy import mask_pii_sql
 
 SQL_TYPES = {"str": "VARCHAR", "category": "VARCHAR", "timestamp": "TIMESTAMP", "float": "DOUBLE", "int": "BIGINT"}
 EPOCH_PATTERN = r"^\d{9,11}(\.\d+)?$"
@@ -72,13 +73,19 @@ def _failures(col: Column) -> list[tuple[str, str]]:
     return out
 
 
+def _cleaned(col: Column) -> str:
+    """Trimmed text, empty = NULL; free text masked here, so neither raw.* nor quarantine.* holds PII."""
+    value = f"NULLIF(trim(CAST({_quote(col.name)} AS VARCHAR)), '')"
+    return f"{mask_pii_sql(value) if col.pii else value} AS {_quote(col.name)}"
+
+
 def validation_sql(spec: SourceSpec, rows: str, check_users: bool) -> str:
     """A SELECT over relation `rows` (string columns + _line + _source_file) giving, per row, the typed
     contract columns (NULL for rejected rows), `_reason` / `_field` (NULL when valid), `_raw` (the row
     as JSON) and `_dup_rank` (1 = first occurrence of its natural key among valid rows).
     Binds $future_limit (timestamps at or after it are rejected)."""
     names = spec.column_names
-    cleaned = ", ".join(f"NULLIF(trim(CAST({_quote(n)} AS VARCHAR)), '') AS {_quote(n)}" for n in names)
+    cleaned = ", ".join(_cleaned(col) for col in spec.columns)
     typed = ", ".join(f"{_typed(col)} AS {_t(col.name)}" for col in spec.columns)
     checks = [(cond, reason, col.name) for col in spec.columns for cond, reason in _failures(col)]
     if check_users and spec.references_users:

@@ -99,7 +99,8 @@ def number_sql(expr: str, scale: float, decimal_comma: bool, params: Params) -> 
     if scale == 1.0 and not decimal_comma:
         return expr
     number = f"TRY_CAST(trim({value}) AS DOUBLE)"
-    return f"CASE WHEN {number} IS NULL THEN {expr} ELSE CAST({number} * {params.add(float(scale))} AS VARCHAR) END"
+    # rounded so that 2599 cents * 0.01 reads 25.99, not 25.990000000000002
+    return f"CASE WHEN {number} IS NULL THEN {expr} ELSE CAST(round({number} * {params.add(float(scale))}, 9) AS VARCHAR) END"
 
 
 def value_map_sql(expr: str, mapping: dict[str, str], params: Params) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,8 +106,8 @@ def check_content(path: Path, fmt: str) -> bytes:
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # a multi-byte character cut by the sniff window is fine
-            raise SourceError(f"not UTF-8 text (byte {exc.start}); re-save the file as UTF-8", path=path) from None
+        if len(head) < SNIFF_BYTES or exc.start < len(head) - 4:  # a character cut by the sniff window is fine
+            raise SourceError("not UTF-8 text; re-save the file as UTF-8", path=path, row=head[:exc.start].count(b"\n") + 1) from None
     if fmt == "jsonl" and head.lstrip()[:1] == b"[":
         raise SourceError("a JSON array, not JSON lines; write one JSON object per line", path=path)
     return head
@@ -127,12 +128,18 @@ def detect_delimiter(header: str) -> str:
 
 def _line_table(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> None:
     """Every physical line of a text file as (line, raw), blank lines included (raw NULL)."""
-    con.execute(
-        f"CREATE TEMP TABLE {name} AS SELECT row_number() OVER () AS line, raw FROM read_csv($path, "
-        "columns = {'raw': 'VARCHAR'}, header = false, delim = $delim, quote = '', escape = '', "
-        "auto_detect = false, max_line_size = 100000000)",
-        {"path": str(path), "delim": "\x01"},
-    )
+    try:
+        con.execute(
+            f"CREATE TEMP TABLE {name} AS SELECT row_number() OVER () AS line, raw FROM read_csv($path, "
+            "columns = {'raw': 'VARCHAR'}, header = false, delim = $delim, quote = '', escape = '', "
+            "auto_detect = false, max_line_size = 100000000)",
+            {"path": str(path), "delim": "\x01"},
+        )
+    except duckdb.Error as exc:
+        line = re.search(r"on Line: (\d+)", str(exc))
+        if "unicode" in str(exc).lower():
+            raise SourceError("not UTF-8 text; re-save the file as UTF-8", path=path, row=int(line.group(1)) if line else None) from None
+        raise SourceError(f"cannot be read as text ({str(exc).splitlines()[0]})", path=path) from exc
 
 
 def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, head: bytes, table: str, delimiter: str | None) -> InputTable:

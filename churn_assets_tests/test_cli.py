@@ -249,7 +249,9 @@ def test_orders_only_run_scores_everyone_and_ignores_data_after_the_as_of_date(t
     assert set(scored["user_id"]) == paid_users_until(shop_a / "landing", as_of, 0)
     assert scored["user_id"].is_unique
     assert scored["churn_probability"].between(0, 1).all() and scored["churn_probability"].nunique() > 5
-    assert set(scored["tier"]) <= {"high", "medium", "low"} and scored["reasons"].str.len().gt(0).all()
+    assert set(scored["tier"]) == {"high", "medium", "low"}
+    # reasons are the features that push the risk up: every high-risk user has some
+    assert scored.loc[scored["tier"] == "high", "reasons"].str.len().gt(0).all()
 
     # the champion re-scores an earlier day with its own settings (lookback 0), as a Parquet file
     earlier = as_of - timedelta(days=7)

@@ -72,5 +72,9 @@ def make_weekly_retrain_schedule(cron: str, tz: str) -> dg.ScheduleDefinition:
     )
 
 
-daily_scoring_schedule = make_daily_scoring_schedule(cron_from_env(SCORE_CRON_ENV, DEFAULT_SCORE_CRON), timezone_from_env())
-weekly_retrain_schedule = make_weekly_retrain_schedule(cron_from_env(RETRAIN_CRON_ENV, DEFAULT_RETRAIN_CRON), timezone_from_env())
+daily_scoring_schedule = make_daily_scoring_schedule(
+    cron_from_env(SCORE_CRON_ENV, DEFAULT_SCORE_CRON), timezone_from_env()
+)
+weekly_retrain_schedule = make_weekly_retrain_schedule(
+    cron_from_env(RETRAIN_CRON_ENV, DEFAULT_RETRAIN_CRON), timezone_from_env()
+)

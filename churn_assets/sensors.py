@@ -126,7 +126,9 @@ class LandingCursor:
         return json.dumps({"seen": self.seen, "pending": self.pending}, sort_keys=True, separators=(",", ":"))
 
 
-def ready_files(files: list[LandingFile], cursor: LandingCursor, now_s: float, settle_s: float) -> tuple[list[LandingFile], dict[str, str]]:
+def ready_files(
+    files: list[LandingFile], cursor: LandingCursor, now_s: float, settle_s: float
+) -> tuple[list[LandingFile], dict[str, str]]:
     """Files to ingest now, and the new pending map.
 
     A file is new when its fingerprint (size, mtime) differs from the one last requested. A new file is
@@ -164,7 +166,9 @@ def ingest_requests(files: list[LandingFile], landing: Path) -> list[dg.RunReque
         key = hashlib.sha1("\n".join(f"{f.rel}={f.fingerprint}" for f in block).encode()).hexdigest()[:20]
         tags = {"churn/trigger": "landing_files_sensor", "churn/landing_files": str(len(block))}
         if first == last:
-            requests.append(dg.RunRequest(run_key=f"landing-{key}", partition_key=first.isoformat(), run_config=run_config, tags=tags))
+            requests.append(dg.RunRequest(
+                run_key=f"landing-{key}", partition_key=first.isoformat(), run_config=run_config, tags=tags
+            ))
         else:
             tags |= {RANGE_START: first.isoformat(), RANGE_END: last.isoformat()}
             requests.append(dg.RunRequest(run_key=f"landing-{key}", run_config=run_config, tags=tags))
@@ -176,7 +180,8 @@ def already_ingested(warehouse: DuckDBWarehouse, files: list[LandingFile]) -> li
     with read_warehouse(warehouse) as con:
         if con is None or not _has_table(con, "raw.ingest_log"):
             return []
-        log = {(k, d): t for k, d, t in con.execute("SELECT kind, partition_date, ingested_at FROM raw.ingest_log").fetchall()}
+        rows = con.execute("SELECT kind, partition_date, ingested_at FROM raw.ingest_log").fetchall()
+    log = {(kind, day): at for kind, day, at in rows}
     done = []
     for f in files:
         ingested_at = log.get((f.rel.split("/")[0], f.day))
@@ -260,7 +265,8 @@ def champion_version(tracking: MlflowTracking) -> str | None:
     if not tracking.tracking_uri and not (paths.mlflow_dir() / "mlflow.db").exists():
         return None  # nothing trained yet; do not create an empty store from a sensor
     try:
-        mv = MlflowClient(tracking.resolved_uri()).get_model_version_by_alias(tracking.registered_model, tracking.champion_alias)
+        client = MlflowClient(tracking.resolved_uri())
+        mv = client.get_model_version_by_alias(tracking.registered_model, tracking.champion_alias)
     except MlflowException:
         return None
     return str(mv.version)
@@ -343,7 +349,8 @@ def drift_sensor(context: dg.SensorEvaluationContext, duckdb: DuckDBWarehouse):
     figures = ", ".join(f"{c} {p:.3f}" for _, c, p, _ in rows[:6])
     context.log.info(f"PSI of {day} against the training window (threshold {threshold}): {figures}")
     if not drifted:
-        return dg.SensorResult(cursor=measured, skip_reason=dg.SkipReason(f"no PSI above {threshold} on {day} (max {top_psi:.3f})"))
+        calm = dg.SkipReason(f"no PSI above {threshold} on {day} (max {top_psi:.3f})")
+        return dg.SensorResult(cursor=measured, skip_reason=calm)
     context.log.warning(f"drift on {day}: {drifted[:6]} above {threshold}; requesting retraining")
     tags = {
         "churn/trigger": "drift_sensor",

@@ -127,9 +127,8 @@ def land(base: Path, kind: str, name: str, text: str = "user_id\nu1\n", mtime: f
 
 def tick(base: Path, cursor: str | None):
     """One evaluation of the landing sensor: (run requests, new cursor, skip message)."""
-    context = dg.build_sensor_context(
-        cursor=cursor, repository_def=repository(), resources={"duckdb": DuckDBWarehouse(path=str(base / "churn.duckdb"))}
-    )
+    warehouse = DuckDBWarehouse(path=str(base / "churn.duckdb"))
+    context = dg.build_sensor_context(cursor=cursor, repository_def=repository(), resources={"duckdb": warehouse})
     data = landing_files_sensor.evaluate_tick(context)
     return data.run_requests, data.cursor, data.skip_message
 
@@ -251,7 +250,8 @@ def test_sensors_skip_the_tick_while_a_writer_holds_the_warehouse(data_dir, lock
     land(data_dir, "orders", "2026-03-01.csv")
     requests, cursor, skip = tick(data_dir, None)  # first tick reads raw.ingest_log
     assert requests == [] and cursor is None and "warehouse" in skip
-    data = drift_sensor.evaluate_tick(dg.build_sensor_context(resources={"duckdb": DuckDBWarehouse(path=str(locked_warehouse))}))
+    warehouse = DuckDBWarehouse(path=str(locked_warehouse))
+    data = drift_sensor.evaluate_tick(dg.build_sensor_context(resources={"duckdb": warehouse}))
     assert not data.run_requests and "busy" in data.skip_message
 
 
@@ -270,17 +270,24 @@ def warehouse_with_scores(path: Path, newest_day: date, scored_version: str) -> 
             ensure_tables(con, spec)
         for i, accepted in ((2, 5), (1, 5), (0, 0)):  # the newest log row accepted nothing: not a data day
             day = newest_day - timedelta(days=i - 1)
-            con.execute("INSERT INTO raw.ingest_log VALUES ('orders', ?, 1, ?, ?, 0, 0, now())", [day, accepted, accepted])
+            con.execute(
+                "INSERT INTO raw.ingest_log VALUES ('orders', ?, 1, ?, ?, 0, 0, now())", [day, accepted, accepted]
+            )
         con.execute("CREATE SCHEMA scoring")
-        con.execute("CREATE TABLE scoring.risk_list AS SELECT 'u1' AS user_id, CAST(? AS DATE) AS as_of_date, ? AS model_version",
-                    [newest_day, scored_version])
+        con.execute(
+            "CREATE TABLE scoring.risk_list AS "
+            "SELECT 'u1' AS user_id, CAST(? AS DATE) AS as_of_date, ? AS model_version",
+            [newest_day, scored_version],
+        )
     return DuckDBWarehouse(path=str(path))
 
 
 def test_alias_move_rescoring_the_newest_day(tmp_path):
     from mlflow import MlflowClient
 
-    tracking = MlflowTracking(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_location=(tmp_path / "art").as_uri())
+    tracking = MlflowTracking(
+        tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_location=(tmp_path / "art").as_uri()
+    )
     warehouse = warehouse_with_scores(tmp_path / "churn.duckdb", date(2026, 6, 29), scored_version="1")
 
     def evaluate(cursor):
@@ -321,7 +328,8 @@ def write_drift(path: Path, day: date, figures: dict[str, float], computed_at: d
         for column, value in figures.items():
             kind = "score" if column == "churn_probability" else "feature"
             con.execute(
-                f"INSERT INTO {DRIFT} (as_of_date, kind, column_name, psi, model_version, computed_at) VALUES (?, ?, ?, ?, '1', ?)",
+                f"INSERT INTO {DRIFT} (as_of_date, kind, column_name, psi, model_version, computed_at) "
+                "VALUES (?, ?, ?, ?, '1', ?)",
                 [day, kind, column, value, computed_at],
             )
     return DuckDBWarehouse(path=str(path))
@@ -373,7 +381,8 @@ def scored_shop(tmp_path_factory):
         settings = PipelineSettings(horizon_days=14, min_history_days=56, n_test_dates=1, n_valid_dates=1)
         shop = Shop(base, build_definitions(settings=settings), dg.DagsterInstance.ephemeral())
         shop.ingest()
-        run_job(shop.defs, "build_job", shop.instance, run_config={"ops": {"ml__review_negativity": {"config": {"enabled": False}}}})
+        no_text = {"ops": {"ml__review_negativity": {"config": {"enabled": False}}}}
+        run_job(shop.defs, "build_job", shop.instance, run_config=no_text)
         shop.train(["logistic"])
         day = shop.query("SELECT max(as_of_date) AS d FROM marts.training_set WHERE split = 'train'")["d"][0].date()
         run_job(shop.defs, "daily_score_job", shop.instance, tags={"dagster/partition": day.isoformat()})
@@ -403,7 +412,8 @@ def test_a_drifted_partition_triggers_a_retraining_request(scored_shop):
         from churn_assets.pipeline import run_job
 
         run_job(shop.defs, "daily_score_job", shop.instance, tags={"dagster/partition": day.isoformat()})
-    drift = shop.query(f"SELECT column_name, psi FROM {DRIFT} WHERE as_of_date = ?", [day]).set_index("column_name")["psi"]
+    drift = shop.query(f"SELECT column_name, psi FROM {DRIFT} WHERE as_of_date = ?", [day])
+    drift = drift.set_index("column_name")["psi"]
     assert drift["amount_sum_90d"] > 0.2 and drift["amount_mean"] > 0.2
     assert drift["days_since_last_order"] < 0.01  # what did not move stays put
     data = evaluate(calm.cursor)
@@ -477,7 +487,9 @@ def test_live_daemon_ingests_new_landing_files(tmp_path):
         assert (first.tags[RANGE_START], first.tags[RANGE_END]) == (days[0], days[-1])
         db = DuckDBWarehouse(path=str(base / "churn.duckdb"), lock_timeout_s=60)
         with db.connect(read_only=True) as con:
-            ingested = con.execute("SELECT DISTINCT CAST(partition_date AS VARCHAR) FROM raw.ingest_log ORDER BY 1").fetchall()
+            ingested = con.execute(
+                "SELECT DISTINCT CAST(partition_date AS VARCHAR) FROM raw.ingest_log ORDER BY 1"
+            ).fetchall()
         assert [d for (d,) in ingested] == days
 
         # a late file for one day: a run for exactly that partition
@@ -486,7 +498,8 @@ def test_live_daemon_ingests_new_landing_files(tmp_path):
         (base / "landing" / "orders" / f"{late_day}-late.csv").write_text(
             f"user_id,order_id,ts,amount\n{user},late-1,{late_day}T10:00:00Z,42.0\n"
         )
-        second = wait_for_run(instance, {"churn/trigger": "landing_files_sensor", "dagster/partition": late_day}, 120, proc, log)
+        tags = {"churn/trigger": "landing_files_sensor", "dagster/partition": late_day}
+        second = wait_for_run(instance, tags, 120, proc, log)
         assert second.status == dg.DagsterRunStatus.SUCCESS, log.read_text()[-3000:]
         assert len(instance.get_runs(filters=dg.RunsFilter(tags={"churn/trigger": "landing_files_sensor"}))) == 2
         with db.connect(read_only=True) as con:

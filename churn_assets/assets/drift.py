@@ -48,7 +48,8 @@ class DriftConfig(dg.Config):
         default=["train"], description="splits of marts.training_set that make the reference window"
     )
     score_reference_rows: int = Field(
-        default=20000, description="rows of the window (a fixed-seed sample) the champion re-scores as the score reference"
+        default=20000,
+        description="rows of the window (a fixed-seed sample) the champion re-scores as the score reference",
     )
     seed: int = 7
 
@@ -84,11 +85,12 @@ def drift(
 ) -> dg.MaterializeResult:
     day = date.fromisoformat(context.partition_key)
     with duckdb.connect() as con:
-        scores = con.execute(f"SELECT {SCORE_COLUMN}, model_version FROM scoring.risk_list WHERE as_of_date = ?", [day]).df()
+        scores = con.execute(f"SELECT {SCORE_COLUMN} FROM scoring.risk_list WHERE as_of_date = ?", [day]).df()
         if scores.empty:
             raise RuntimeError(f"scoring.risk_list has no rows for {day}: score the partition first")
         known = {r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts' AND table_name = 'training_set'"
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'marts' AND table_name = 'training_set'"
         ).fetchall()}
         wanted = ", ".join(f'"{c}"' for c in ["as_of_date", *config.features] if c in known)  # names checked above
         in_window = "list_contains(CAST($splits AS VARCHAR[]), split)"
@@ -103,7 +105,9 @@ def drift(
         ).df()
         current = point_in_time_features(con, day, settings.sql_params())
     if reference.empty:
-        raise RuntimeError(f"marts.training_set has no rows in splits {config.reference_splits}: build the training set first")
+        raise RuntimeError(
+            f"marts.training_set has no rows in splits {config.reference_splits}: build the training set first"
+        )
     first, last = (pd.Timestamp(reference["as_of_date"].agg(f)).date() for f in ("min", "max"))
     window = f"{'+'.join(config.reference_splits)} as-of {first}..{last}"
     features = psi_table(reference, current, config.features, bins=config.bins).assign(kind="feature", reference=window)
@@ -114,7 +118,8 @@ def drift(
     model, version = champion
     reference_scores = pd.DataFrame({SCORE_COLUMN: model.predict_proba(scored_sample)[:, 1]})
     score_window = f"champion v{version.version} on {len(scored_sample)} rows of {window}"
-    score = psi_table(reference_scores, scores, [SCORE_COLUMN], bins=config.bins).assign(kind="score", reference=score_window)
+    score = psi_table(reference_scores, scores, [SCORE_COLUMN], bins=config.bins)
+    score = score.assign(kind="score", reference=score_window)
 
     table = pd.concat([score, features], ignore_index=True).rename(columns={"column": "column_name"})
     table.insert(0, "as_of_date", day)

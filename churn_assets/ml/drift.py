@@ -53,7 +53,9 @@ def psi(reference: Iterable, current: Iterable, bins: int = DEFAULT_BINS, eps: f
     return float(np.sum((c - r) * np.log(c / r)))
 
 
-def psi_table(reference: pd.DataFrame, current: pd.DataFrame, columns: Iterable[str], bins: int = DEFAULT_BINS) -> pd.DataFrame:
+def psi_table(
+    reference: pd.DataFrame, current: pd.DataFrame, columns: Iterable[str], bins: int = DEFAULT_BINS
+) -> pd.DataFrame:
     """One row per column present in both frames: column, psi, reference and current row counts and
     missing shares, sorted by PSI (largest first)."""
     rows = []
@@ -73,4 +75,5 @@ def psi_table(reference: pd.DataFrame, current: pd.DataFrame, columns: Iterable[
         })
     columns_out = ["column", "psi", "reference_rows", "current_rows", "reference_missing_share",
                    "current_missing_share", "reference_mean", "current_mean"]
-    return pd.DataFrame(rows, columns=columns_out).sort_values("psi", ascending=False, kind="stable").reset_index(drop=True)
+    table = pd.DataFrame(rows, columns=columns_out)
+    return table.sort_values("psi", ascending=False, kind="stable").reset_index(drop=True)

@@ -207,3 +207,49 @@ def test_adapters_want_their_own_files(tmp_path, source):
     with pytest.raises(SourceError) as err:
         prepare_landing(src, tmp_path / "landing", source=source)
     assert str(src) in str(err.value)
+
+
+def test_toml_mapping_with_several_kinds(tmp_path):
+    """A TOML mapping: users and reviews beside orders, JSON lines, epoch milliseconds, decimal commas,
+    a list of date formats, recoded values and constant defaults."""
+    src = tmp_path / "export"
+    src.mkdir()
+    (src / "sales.csv").write_text(
+        "buyer|ref|when|total|state\nb1|r1|1709290800000|1.234,50|ok\nb2|r2|1709377200000|12,00|storno\n")
+    (src / "people.csv").write_text("id,joined\nb1,01.02.2024\nb2,2024-02-03\n")
+    (src / "feedback.jsonl").write_text(json.dumps({"who": "b1", "at": "2024-03-02T08:00:00Z", "stars": 2, "says": "slow"}) + "\n")
+    mapping = tmp_path / "map.toml"
+    mapping.write_text(
+        '[orders]\nfile = "sales.csv"\ntimestamp_format = "epoch_ms"\ndecimal_comma = true\n'
+        '[orders.columns]\nuser_id = "buyer"\norder_id = "ref"\nts = "when"\namount = "total"\nstatus = "state"\n'
+        '[orders.values.status]\nok = "paid"\nstorno = "cancelled"\n'
+        '[orders.defaults]\ncategory = "all"\n'
+        '[users]\nfile = "people*.csv"\ntimestamp_format = ["%d.%m.%Y", "%Y-%m-%d"]\ntimezone = "Europe/Vienna"\n'
+        '[users.columns]\nuser_id = "id"\nsignup_ts = "joined"\n'
+        '[users.defaults]\nchannel = "shop"\n'
+        '[reviews]\nfile = "feedback.jsonl"\n[reviews.columns]\nuser_id = "who"\nts = "at"\nrating = "stars"\ntext = "says"\n'
+    )
+    report = prepare_landing(src, tmp_path / "landing", mapping=mapping)
+    assert report.absent == ["events"] and report.reconciles
+    landing = tmp_path / "landing"
+    assert read_parquet(landing / "orders" / "*.parquet", "SELECT order_id, ts, amount, status, category FROM t ORDER BY 1") == [
+        ("r1", datetime(2024, 3, 1, 11, 0), "1234.5", "paid", "all"), ("r2", datetime(2024, 3, 2, 11, 0), "12.0", "cancelled", "all")]
+    assert read_parquet(landing / "users" / "*.parquet", "SELECT user_id, signup_ts, channel FROM t ORDER BY 1") == [
+        ("b1", datetime(2024, 1, 31, 23, 0), "shop"), ("b2", datetime(2024, 2, 2, 23, 0), "shop")]  # Vienna midnight
+    con = _ingest_reconciles(landing, tmp_path, report)
+    assert rows(con, "SELECT user_id, rating, text FROM raw.reviews") == [("b1", 2, "slow")]
+    assert rows(con, "SELECT count(*) FROM quarantine.orders") == [(0,)]
+
+
+def test_readme_contract_table_matches_the_contract():
+    """The README's contract table lists each kind's required columns as contract.py defines them."""
+    from churn_assets.contract import SOURCES as CONTRACT
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("## Raw data contract", 1)[1].split("\n## ", 1)[0]
+    table = [line for line in section.splitlines() if line.startswith("| ") and "natural key" not in line]
+    for kind, spec in CONTRACT.items():
+        (line,) = [t for t in table if t.split("|")[1].strip(" *").startswith(kind)]
+        required_cell, optional_cell = line.split("|")[2], line.split("|")[3]
+        for col in spec.columns:
+            assert col.name in (required_cell if col.required else optional_cell), (kind, col.name)

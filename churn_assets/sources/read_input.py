@@ -126,13 +126,16 @@ def detect_delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
-def _line_table(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> None:
-    """Every physical line of a text file as (line, raw), blank lines included (raw NULL)."""
+def _line_table(con: duckdb.DuckDBPyConnection, path: Path, name: str, blank_only: bool = False) -> None:
+    """Every physical line of a text file as (line, raw), blank lines included (raw NULL); or only the
+    numbers of the blank lines."""
+    lines = (
+        "SELECT row_number() OVER () AS line, raw FROM read_csv($path, columns = {'raw': 'VARCHAR'}, header = false, "
+        "delim = $delim, quote = '', escape = '', auto_detect = false, max_line_size = 100000000)"
+    )
     try:
         con.execute(
-            f"CREATE TEMP TABLE {name} AS SELECT row_number() OVER () AS line, raw FROM read_csv($path, "
-            "columns = {'raw': 'VARCHAR'}, header = false, delim = $delim, quote = '', escape = '', "
-            "auto_detect = false, max_line_size = 100000000)",
+            f"CREATE TEMP TABLE {name} AS " + (f"SELECT line FROM ({lines}) WHERE raw IS NULL" if blank_only else lines),
             {"path": str(path), "delim": "\x01"},
         )
     except duckdb.Error as exc:
@@ -148,7 +151,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, head: bytes, table: st
     rejects, scans = f"{table}_rej", f"{table}_scan"
     try:
         con.execute(
-            f"CREATE TEMP TABLE {table}_raw AS SELECT row_number() OVER () AS _record, * FROM read_csv($path, "
+            f"CREATE TEMP TABLE {table} AS SELECT row_number() OVER () + 1 AS _row, * FROM read_csv($path, "
             "all_varchar = true, header = true, delim = $delim, quote = '\"', escape = '\"', ignore_errors = true, "
             f"store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{scans}', max_line_size = 100000000)",
             {"path": str(path), "delim": delim},
@@ -157,24 +160,27 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, head: bytes, table: st
         raise SourceError(f"cannot be read as CSV ({str(exc).splitlines()[0]})", path=path) from exc
     # Records come in file order; lines that are not records (blank, malformed) shift the line numbers:
     # record i sits on line i + 1 + (number of skipped lines s_j with s_j - j <= i), s sorted, j from 1.
-    _line_table(con, path, f"{table}_lines")
+    _line_table(con, path, f"{table}_blank", blank_only=True)
     con.execute(
         f"CREATE TEMP TABLE {table}_skipped AS SELECT line, row_number() OVER (ORDER BY line) AS j FROM ("
-        f"SELECT DISTINCT line FROM {rejects} UNION SELECT line FROM {table}_lines WHERE raw IS NULL AND line > 1)"
+        f"SELECT DISTINCT line FROM {rejects} UNION SELECT line FROM {table}_blank WHERE line > 1)"
     )
-    con.execute(
-        f"CREATE TEMP TABLE {table} AS SELECT r._record + 1 + COALESCE(k.j, 0) AS _row, r.* EXCLUDE (_record) "
-        f"FROM {table}_raw AS r ASOF LEFT JOIN (SELECT line - j AS key, max(j) AS j FROM {table}_skipped GROUP BY key) AS k "
-        "ON r._record >= k.key ORDER BY r._record"
-    )
+    if con.execute(f"SELECT count(*) FROM {table}_skipped").fetchall()[0][0]:
+        con.execute(
+            f"CREATE TEMP TABLE {table}_fixed AS SELECT r._row + COALESCE(k.j, 0) AS _row, r.* EXCLUDE (_row) "
+            f"FROM {table} AS r ASOF LEFT JOIN (SELECT line - j AS key, max(j) AS j FROM {table}_skipped GROUP BY key) AS k "
+            "ON r._row - 1 >= k.key ORDER BY r._row"
+        )
+        con.execute(f"DROP TABLE {table}")
+        con.execute(f"ALTER TABLE {table}_fixed RENAME TO {table}")
     con.execute(REJECTS_DDL)
     con.execute(
-        f"INSERT INTO input_rejects SELECT $file, e.line, 'malformed CSV line: ' || any_value(e.error_message), "
-        f"left(any_value(l.raw), 1000) FROM {rejects} AS e LEFT JOIN {table}_lines AS l ON l.line = e.line GROUP BY e.line",
+        "INSERT INTO input_rejects SELECT $file, line, 'malformed CSV line: ' || any_value(error_message), "
+        f"left(trim(any_value(csv_line), chr(10) || chr(13)), 1000) FROM {rejects} GROUP BY line",
         {"file": str(path)},
     )
     malformed = con.execute(f"SELECT count(DISTINCT line) FROM {rejects}").fetchall()[0][0]
-    for t in (f"{table}_raw", f"{table}_lines", f"{table}_skipped", rejects, scans):
+    for t in (f"{table}_blank", f"{table}_skipped", rejects, scans):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return _finish(con, path, table, malformed)
 

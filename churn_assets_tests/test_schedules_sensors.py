@@ -504,6 +504,18 @@ def test_live_daemon_ingests_new_landing_files(tmp_path):
         assert len(instance.get_runs(filters=dg.RunsFilter(tags={"churn/trigger": "landing_files_sensor"}))) == 2
         with db.connect(read_only=True) as con:
             assert con.execute("SELECT count(*) FROM raw.orders WHERE order_id = 'late-1'").fetchone()[0] == 1
+
+        # the other sensors ticked too, and skipped without error (no champion, no drift measured yet)
+        from dagster._core.scheduler.instigation import InstigatorType, TickStatus
+
+        states = {st.instigator_name: st for st in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)}
+        for name in ("landing_files_sensor", "champion_alias_sensor", "drift_sensor"):
+            ticks = instance.get_ticks(states[name].instigator_origin_id, states[name].selector_id)
+            assert ticks, f"{name} never ticked"
+            failed = [t.tick_data.error for t in ticks if t.status == TickStatus.FAILURE]
+            assert not failed, f"{name}: {failed[0]}"
+            if name != "landing_files_sensor":
+                assert {t.status for t in ticks} == {TickStatus.SKIPPED}
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -260,3 +260,13 @@ def test_orders_only_run_scores_everyone_and_ignores_data_after_the_as_of_date(t
     assert "ingestion skipped" in rescored.stdout  # nothing changed up to that day
     listed = pd.read_parquet(tmp_path / "earlier.parquet")
     assert set(listed["user_id"]) == paid_users_until(shop_a / "landing", earlier, 0)
+
+
+def test_a_mapping_that_names_a_missing_column_is_one_clear_error(tmp_path, capsys):
+    (tmp_path / "export.csv").write_text("Kunde,Bestellung,Zeit,Summe\nk1,b1,2026-01-02 10:00,12.5\n")
+    (tmp_path / "mapping.yaml").write_text(
+        "orders:\n  file: export.csv\n  columns: {user_id: Kunde, order_id: Bestellung, ts: Zeitpunkt, amount: Summe}\n"
+    )
+    rc, _, err = run_cli(capsys, "run", "--data-dir", tmp_path, "--mapping", tmp_path / "mapping.yaml", "--as-of", "2026-01-02")
+    assert_error(rc, err, "the input cannot be used", "Zeitpunkt", "export.csv")
+    assert not (tmp_path / "churn.duckdb").exists()

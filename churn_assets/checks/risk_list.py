@@ -14,9 +14,10 @@ RISK_LIST = dg.AssetKey(["scoring", "risk_list"])
 
 
 class TierShareConfig(dg.Config):
-    # loose on purpose: the default shop's probability tiers are about 12% high, 38% medium, 50% low
+    # loose on purpose: the default shop's probability tiers are about 12% high, 38% medium, 50% low, and
+    # small shops' calibrated probabilities bunch up in the medium tier; they catch a degenerate list
     high: list[float] = Field(default=[0.0, 0.5], description="[min, max] share of users in the high tier")
-    medium: list[float] = Field(default=[0.0, 0.8], description="[min, max] share in the medium tier")
+    medium: list[float] = Field(default=[0.0, 0.9], description="[min, max] share in the medium tier")
     low: list[float] = Field(default=[0.05, 1.0], description="[min, max] share in the low tier")
 
     def bounds(self) -> dict[str, tuple[float, float]]:
@@ -63,7 +64,7 @@ def every_active_user_once(
 @dg.asset_check(
     asset=RISK_LIST, name="tier_shares_within_bounds", partitions_def=daily_partitions, pool=DUCKDB_POOL,
     description="Share of the day's users in each tier within [min, max] from the check's config (defaults: high "
-    "0-50%, medium 0-80%, low 5-100%); a warning when outside.",
+    "0-50%, medium 0-90%, low 5-100%); a warning when outside.",
 )
 def tier_shares_within_bounds(
     context: dg.AssetCheckExecutionContext, config: TierShareConfig, duckdb: DuckDBWarehouse

@@ -83,7 +83,7 @@ def prepare_landing(
     clear_previous(landing_dir)
     report = PrepareReport(source=name, landing_dir=landing_dir, until=until)
     with tempfile.TemporaryDirectory(prefix="churn_prepare_") as spill, duckdb.connect(
-        config={"temp_directory": spill, "preserve_insertion_order": True}
+        config={"temp_directory": spill, "preserve_insertion_order": True, "enable_progress_bar": False}
     ) as con:
         con.execute("SET TimeZone = 'UTC'")
         SOURCES[name].prepare(con, input_dir, report, Path(mapping) if mapping else None)

@@ -253,3 +253,17 @@ def test_readme_contract_table_matches_the_contract():
         required_cell, optional_cell = line.split("|")[2], line.split("|")[3]
         for col in spec.columns:
             assert col.name in (required_cell if col.required else optional_cell), (kind, col.name)
+
+
+def test_adapters_read_the_top_of_the_data_directory_only(tmp_path):
+    """The input directory is usually the data directory: its landing/, exports/ ... are not input."""
+    base = tmp_path / "shop"
+    base.mkdir()
+    sheet = (FIXTURES / "online_retail_ii" / "online_retail_II_2009-2010.csv").read_text()
+    (base / "Year 2009-2010.csv").write_text(sheet)  # a sheet saved under another name
+    (base / "exports").mkdir()
+    (base / "exports" / "risk.csv").write_text("user_id,churn_probability\n13085,0.4\n")
+    first = prepare_landing(base, base / "landing", source="online_retail_ii")
+    again = prepare_landing(base, base / "landing", source="online_retail_ii")  # landing/ now holds Parquet files
+    assert first.kinds["orders"].files == again.kinds["orders"].files == [str(base / "Year 2009-2010.csv")]
+    assert again.kinds["orders"].rows_written == 8

@@ -83,9 +83,10 @@ def prepare_landing(
     clear_previous(landing_dir)
     report = PrepareReport(source=name, landing_dir=landing_dir, until=until)
     with tempfile.TemporaryDirectory(prefix="churn_prepare_") as spill, duckdb.connect(
-        config={"temp_directory": spill, "preserve_insertion_order": True, "enable_progress_bar": False}
+        config={"temp_directory": spill, "preserve_insertion_order": True}
     ) as con:
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")  # the caller reports progress
         SOURCES[name].prepare(con, input_dir, report, Path(mapping) if mapping else None)
         report.kinds = {k: report.kinds[k] for k in INGEST_ORDER if k in report.kinds}
         for kind, kind_report in report.kinds.items():

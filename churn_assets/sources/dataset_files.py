@@ -7,12 +7,13 @@ from pathlib import Path
 import duckdb
 
 from churn_assets.sources.errors import SourceError
-from churn_assets.sources.read_input import InputTable, is_data_file, load_input
+from churn_assets.sources.read_input import InputTable, file_format, is_data_file, load_input
 
 
 def find_files(input_dir: Path, stem: str, required: bool = True, what: str = "") -> list[Path]:
-    """Data files at the top of input_dir (or below) whose name starts with `stem` (case-insensitive)."""
-    hits = sorted(p for p in input_dir.rglob("*") if is_data_file(p) and p.name.lower().startswith(stem.lower()))
+    """Data files at the top of input_dir whose name starts with `stem` (case-insensitive). Not below:
+    the input directory is often the data directory, with landing/, exports/ and reports/ inside."""
+    hits = sorted(p for p in input_dir.iterdir() if is_data_file(p) and p.name.lower().startswith(stem.lower()))
     if required and not hits:
         found = sorted(p.name for p in input_dir.iterdir() if is_data_file(p))
         raise SourceError(f"no {what or stem} file ({stem}*.csv|.csv.gz|.parquet); found {found or 'no data files'}", path=input_dir)
@@ -35,3 +36,15 @@ def require_columns(table: InputTable, wanted: dict[str, tuple[str, ...]], kind:
 
 def load_all(con: duckdb.DuckDBPyConnection, files: list[Path]) -> list[InputTable]:
     return [load_input(con, f) for f in files]
+
+
+def header_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    """Column names of a CSV or Parquet file without reading its rows ([] when they cannot be read)."""
+    fmt = file_format(path)
+    reader = {"csv": "read_csv($p, all_varchar = true)", "parquet": "read_parquet($p)"}.get(fmt)
+    if reader is None:
+        return []
+    try:
+        return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}", {"p": str(path)}).fetchall()]
+    except duckdb.Error:
+        return []

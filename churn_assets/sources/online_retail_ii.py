@@ -2,7 +2,8 @@
 
 Published columns: Invoice, StockCode, Description, Quantity, InvoiceDate, Price, Customer ID, Country
 (the older "Online Retail" names InvoiceNo, UnitPrice, CustomerID are accepted too). The workbook has
-one sheet per year: save each as CSV (or Parquet) into the input directory; an invoice found in more
+one sheet per year: save each as CSV (or Parquet) into the input directory, named online_retail*
+(or any name: then every top-level file with an Invoice column is read); an invoice found in more
 than one file is read from the first only, the others' lines are counted as duplicates.
 
 - orders: one per invoice; amount = sum(Quantity * Price), quantity = sum(Quantity), ts = InvoiceDate
@@ -22,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from churn_assets.sources.convert import Params, blank_to_null, text_sql, timestamp_sql
-from churn_assets.sources.dataset_files import find_files, load_all, require_columns
+from churn_assets.sources.dataset_files import find_files, header_columns, load_all, require_columns
 from churn_assets.sources.prepared import create_prepared, insert_malformed
 from churn_assets.sources.read_input import quote_ident
 from churn_assets.sources.report import KindReport, PrepareReport
@@ -40,9 +41,15 @@ COLUMNS = {
 }
 
 
-def _input_files(input_dir: Path) -> list[Path]:
+def _input_files(con: duckdb.DuckDBPyConnection, input_dir: Path) -> list[Path]:
+    """online_retail*.csv|parquet, else the top-level data files with an Invoice column (a saved sheet)."""
     files = find_files(input_dir, "online_retail", required=False)
-    return files or find_files(input_dir, "", what="Online Retail II (a CSV or Parquet of invoice lines)")
+    if files:
+        return files
+    invoice = {a.lower() for a in COLUMNS["invoice"]}
+    files = [p for p in find_files(input_dir, "", required=False)
+             if invoice & {c.strip().lower() for c in header_columns(con, p)}]
+    return files or find_files(input_dir, "online_retail", what="Online Retail II (a CSV or Parquet of invoice lines)")
 
 
 def prepare(con: duckdb.DuckDBPyConnection, input_dir: Path, report: PrepareReport, mapping: Path | None) -> None:
@@ -51,7 +58,7 @@ def prepare(con: duckdb.DuckDBPyConnection, input_dir: Path, report: PrepareRepo
         "CREATE TEMP TABLE retail_lines (_file VARCHAR, _file_no INTEGER, _row BIGINT, invoice VARCHAR, customer VARCHAR, "
         "country VARCHAR, ts TIMESTAMP, quantity DOUBLE, price DOUBLE, _reason VARCHAR, _field VARCHAR, _raw VARCHAR)"
     )
-    for file_no, table in enumerate(load_all(con, _input_files(input_dir))):
+    for file_no, table in enumerate(load_all(con, _input_files(con, input_dir))):
         orders.files.append(str(table.path))
         orders.rows_read += table.rows_read
         cols = require_columns(table, COLUMNS, "orders", optional=("country",))

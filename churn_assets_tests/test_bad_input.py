@@ -119,6 +119,9 @@ def test_mixed_types_in_a_column_are_quarantined_per_row(tmp_path):
     got = rows(con, "SELECT line, field, reason FROM quarantine.orders ORDER BY line")
     assert got == [(3, "amount", "amount is not a number"), (4, "amount", "amount is not a number"),
                    (5, "quantity", "quantity is not a whole number")]
+    # each quarantined row points back at the line of the user's file, not only at the landing file
+    origins = [json.loads(r)["origin"] for (r,) in rows(con, "SELECT raw FROM quarantine.orders ORDER BY line")]
+    assert origins == [f"{src / 'orders.jsonl'}:{n}" for n in (3, 4, 5)]
     assert rows(con, "SELECT order_id, amount FROM raw.orders ORDER BY 1") == [("o1", 12.5), ("o2", 13.0)]
 
 

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from churn_assets.contract import LANDING_SUFFIXES, SourceSpec
 
 LINE = "_line"
+ORIGIN = "_origin"  # "file:row" of the user's export a prepared landing row came from (else absent)
 
 
 class LandingFileError(RuntimeError):
@@ -161,6 +162,8 @@ def _read_parquet(path: Path, spec: SourceSpec) -> FileRead:
         else:
             out[col] = df[col].astype("string")
     out[LINE] = pd.Series(range(1, len(df) + 1), index=df.index, dtype="int64")
+    if "source_file" in df.columns and "source_row" in df.columns:  # written by churn_assets.sources
+        out[ORIGIN] = df["source_file"].astype("string") + ":" + df["source_row"].astype("string")
     return FileRead(path, out.reset_index(drop=True), _malformed_frame([]))
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from churn_assets.contract import SourceSpec
 from churn_assets.ingest.privacy import mask_pii_sql
-from churn_assets.ingest.read_files import LINE, partition_files, read_landing_file
+from churn_assets.ingest.read_files import LINE, ORIGIN, partition_files, read_landing_file
 from churn_assets.ingest.validate import SQL_TYPES, validation_sql
 
 SOURCE_FILE = "_source_file"
@@ -65,6 +65,8 @@ def _read_partition(landing: Path, spec: SourceSpec, day: date) -> tuple[pd.Data
         malformed.append(got.malformed.assign(**{SOURCE_FILE: str(path)}))
     all_rows = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=[*spec.column_names, LINE, SOURCE_FILE])
     all_bad = pd.concat(malformed, ignore_index=True) if malformed else pd.DataFrame(columns=[LINE, SOURCE_FILE, "reason", "raw"])
+    if ORIGIN not in all_rows.columns:
+        all_rows[ORIGIN] = pd.Series(pd.NA, index=all_rows.index, dtype="string")
     return all_rows, all_bad, len(files)
 
 
@@ -89,7 +91,7 @@ def ingest_partition(
     con.register("landed_rows", rows)
     try:
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE checked_rows AS {validation_sql(spec, 'landed_rows', check_users)}",
+            f"CREATE OR REPLACE TEMP TABLE checked_rows AS {validation_sql(spec, 'landed_rows', check_users, with_origin=True)}",
             {"future_limit": future_limit},
         )
     finally:

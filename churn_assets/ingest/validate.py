@@ -79,11 +79,12 @@ def _cleaned(col: Column) -> str:
     return f"{mask_pii_sql(value) if col.pii else value} AS {_quote(col.name)}"
 
 
-def validation_sql(spec: SourceSpec, rows: str, check_users: bool) -> str:
+def validation_sql(spec: SourceSpec, rows: str, check_users: bool, with_origin: bool = False) -> str:
     """A SELECT over relation `rows` (string columns + _line + _source_file) giving, per row, the typed
     contract columns (NULL for rejected rows), `_reason` / `_field` (NULL when valid), `_raw` (the row
     as JSON) and `_dup_rank` (1 = first occurrence of its natural key among valid rows).
-    Binds $future_limit (timestamps at or after it are rejected)."""
+    Binds $future_limit (timestamps at or after it are rejected). with_origin: `rows` has `_origin`
+    (file:row of the user's export, see sources/), added to `_raw` where present."""
     names = spec.column_names
     cleaned = ", ".join(_cleaned(col) for col in spec.columns)
     typed = ", ".join(f"{_typed(col)} AS {_t(col.name)}" for col in spec.columns)
@@ -92,14 +93,17 @@ def validation_sql(spec: SourceSpec, rows: str, check_users: bool) -> str:
         checks.append(("NOT EXISTS (SELECT 1 FROM raw.users AS u WHERE u.user_id = t.user_id)", "unknown user", "user_id"))
     reason = "CASE " + " ".join(f"WHEN {cond} THEN {_literal(r)}" for cond, r, _ in checks) + " END"
     field = "CASE " + " ".join(f"WHEN {cond} THEN {_literal(f)}" for cond, _, f in checks) + " END"
-    raw = "to_json(struct_pack(" + ", ".join(f"{_quote(n)} := {_quote(n)}" for n in names) + "))"
+    fields = ", ".join(f"{_quote(n)} := {_quote(n)}" for n in names)
+    raw = f"to_json(struct_pack({fields}))"
+    if with_origin:
+        raw = f"CASE WHEN _origin IS NULL THEN {raw} ELSE to_json(struct_pack({fields}, origin := _origin)) END"
     key = ", ".join(_t(k) for k in spec.natural_key)
     out = ", ".join(
         f"CASE WHEN _reason IS NULL THEN CAST({_t(col.name)} AS {SQL_TYPES[col.kind]}) END AS {_quote(col.name)}"
         for col in spec.columns
     )
     return f"""
-        WITH cleaned AS (SELECT _line, _source_file, {cleaned} FROM {rows}),
+        WITH cleaned AS (SELECT _line, _source_file, {"_origin, " if with_origin else ""}{cleaned} FROM {rows}),
         typed AS (SELECT *, {typed} FROM cleaned),
         checked AS (SELECT *, {reason} AS _reason, {field} AS _field, {raw} AS _raw FROM typed AS t)
         SELECT

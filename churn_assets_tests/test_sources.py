@@ -267,3 +267,23 @@ def test_adapters_read_the_top_of_the_data_directory_only(tmp_path):
     again = prepare_landing(base, base / "landing", source="online_retail_ii")  # landing/ now holds Parquet files
     assert first.kinds["orders"].files == again.kinds["orders"].files == [str(base / "Year 2009-2010.csv")]
     assert again.kinds["orders"].rows_written == 8
+
+
+def test_online_retail_ii_from_parquet_with_native_types(tmp_path):
+    """The same sheet as Parquet with typed columns (timestamps, float customer ids, integer quantities)."""
+    src = tmp_path / "in"
+    src.mkdir()
+    sheet = FIXTURES / "online_retail_ii" / "online_retail_II_2009-2010.csv"
+    duckdb.sql(
+        "COPY (SELECT Invoice, StockCode, Description, CAST(Quantity AS BIGINT) AS Quantity, "
+        "CAST(InvoiceDate AS TIMESTAMP) AS InvoiceDate, CAST(Price AS DOUBLE) AS Price, "
+        "CAST(\"Customer ID\" AS DOUBLE) AS \"Customer ID\", Country "
+        f"FROM read_csv('{sheet}', all_varchar = true) WHERE Quantity <> 'two' AND InvoiceDate NOT LIKE '16/%') "
+        f"TO '{src / 'online_retail_II.parquet'}' (FORMAT parquet)"
+    )
+    landing = tmp_path / "landing"
+    report = prepare_landing(src, landing, source="online_retail_ii")
+    assert report.kinds["orders"].rejected == {"missing customer id": 3}
+    got = {r[0]: r[1:] for r in read_parquet(landing / "orders" / "*.parquet", "SELECT order_id, user_id, ts, amount FROM t")}
+    assert got["489434"] == ("13085", datetime(2009, 12, 1, 7, 45), "245.4")
+    assert got["500100"][1] == datetime(2010, 6, 15, 13, 0)  # a naive Parquet timestamp is UK time too

@@ -4,8 +4,7 @@ texts never reach MLflow, the reports or the exported risk lists."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
-from pathlib import Path
+from datetime import date
 
 import duckdb
 import pytest

@@ -24,7 +24,7 @@ import duckdb
 
 from churn_assets.sources.convert import Params, blank_to_null, text_sql, timestamp_sql
 from churn_assets.sources.dataset_files import find_files, header_columns, load_all, require_columns
-from churn_assets.sources.prepared import create_prepared, insert_malformed
+from churn_assets.sources.prepared import case_of, create_prepared, insert_malformed
 from churn_assets.sources.read_input import quote_ident
 from churn_assets.sources.report import KindReport, PrepareReport
 
@@ -81,8 +81,7 @@ def prepare(con: duckdb.DuckDBPyConnection, input_dir: Path, report: PrepareRepo
             ("quantity IS NULL", "Quantity is not a number", cols["quantity"]),
             ("price IS NULL", "Price is not a number", cols["price"]),
         ]
-        reason = "CASE " + " ".join(f"WHEN {c} THEN {p.add(r)}" for c, r, _ in checks) + " END"
-        field_ = "CASE " + " ".join(f"WHEN {c} THEN {p.add(f)}" for c, _, f in checks) + " END"
+        reason, field_ = case_of(checks, 1, p), case_of(checks, 2, p)
         con.execute(
             f"INSERT INTO retail_lines SELECT _file, {file_no}, _row, invoice, customer, country, ts, quantity, price, "
             f"{reason}, {field_}, left(to_json(_in), 2000) FROM ("

@@ -20,7 +20,7 @@ import duckdb
 
 from churn_assets.sources.convert import Params, blank_to_null, text_sql, timestamp_sql
 from churn_assets.sources.dataset_files import find_files, load_all, require_columns
-from churn_assets.sources.prepared import create_prepared, insert_malformed, timestamp_checks
+from churn_assets.sources.prepared import case_of, create_prepared, insert_malformed, timestamp_checks
 from churn_assets.sources.report import KindReport, PrepareReport
 
 DESCRIPTION = "Retailrocket events.csv: views, add-to-carts, transactions (-> orders, amount unknown)"
@@ -51,8 +51,7 @@ def prepare(con: duckdb.DuckDBPyConnection, input_dir: Path, report: PrepareRepo
         checks = [("user_id IS NULL", "missing visitorid", cols["visitor"]), ("event IS NULL", "missing event", cols["event"])]
         checks += [(c, r, cols["ts"]) for c, r, _ in timestamp_checks(
             "events", "timestamp", "ts", "ts_given", "unparseable timestamp (expected epoch milliseconds)")]
-        reason = "CASE " + " ".join(f"WHEN {c} THEN {p.add(r)}" for c, r, _ in checks) + " END"
-        field_ = "CASE " + " ".join(f"WHEN {c} THEN {p.add(f)}" for c, _, f in checks) + " END"
+        reason, field_ = case_of(checks, 1, p), case_of(checks, 2, p)
         con.execute(
             "INSERT INTO rr_events SELECT _file, _row, user_id, ts, event, item_id, transaction_id, "
             f"{reason}, {field_}, CASE WHEN {reason} IS NOT NULL THEN left(to_json(_in), 2000) END FROM ("

@@ -181,6 +181,21 @@ def _prepare_landing(base: Path, as_of: date, source: str | None, mapping: Path 
     print(report.summary(), flush=True)
 
 
+def _prepared_until(landing: Path) -> tuple[date | None, bool]:
+    """The `until` of the last preparation from an export (landing/_prepared.json), and whether the export
+    had rows after it."""
+    import json
+
+    manifest = landing / "_prepared.json"
+    try:
+        report = json.loads(manifest.read_text())["report"]
+        until = date.fromisoformat(report["until"]) if report.get("until") else None
+        beyond = any(k.get("rows_after_until", 0) > 0 for k in report.get("kinds", {}).values())
+        return until, beyond
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None, False
+
+
 @dataclass
 class DataSpan:
     first: date  # first day with any landing file
@@ -205,9 +220,16 @@ def _check_span(base: Path, as_of: date) -> DataSpan:
     today = date.today()
     if as_of > today:
         raise CliError(f"as-of date {as_of} is in the future", f"today is {today}")
-    if as_of > every[-1]:
-        raise CliError(f"as-of date {as_of} is after the last day of data ({every[-1]})",
-                       "days without files would count as days without orders; pick a day the data covers")
+    until, beyond = _prepared_until(landing)
+    # an export prepared up to `until` that has rows after it covers every day up to `until`, quiet days too
+    covered = max(every[-1], until) if until and beyond else every[-1]
+    if as_of > covered:
+        raise CliError(
+            f"as-of date {as_of} is after the last day of data ({covered})",
+            f"the landing files were prepared from your export up to {until}: pass --mapping / --source again "
+            f"to prepare them up to {as_of}" if until and until < as_of else
+            "days without files would count as days without orders; pick a day the data covers",
+        )
     activity = _landing_days(landing, ("orders", "events"))
     return DataSpan(every[0], activity[0], [d for d in every if d <= as_of])
 
@@ -502,6 +524,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug rather than bad input: still one line, the traceback on request
+        if os.environ.get("CHURN_DEBUG"):
+            raise
+        print(f"{PROG} {args.command}: error: unexpected {type(exc).__name__}", file=sys.stderr)
+        print(f"  cause: {exc} (CHURN_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

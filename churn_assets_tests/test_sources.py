@@ -287,3 +287,20 @@ def test_online_retail_ii_from_parquet_with_native_types(tmp_path):
     got = {r[0]: r[1:] for r in read_parquet(landing / "orders" / "*.parquet", "SELECT order_id, user_id, ts, amount FROM t")}
     assert got["489434"] == ("13085", datetime(2009, 12, 1, 7, 45), "245.4")
     assert got["500100"][1] == datetime(2010, 6, 15, 13, 0)  # a naive Parquet timestamp is UK time too
+
+
+def test_landing_files_accept_epoch_seconds_and_milliseconds(tmp_path):
+    """Hand-written landing files: the ingestion reads epoch seconds and milliseconds as UTC too."""
+    from churn_assets.contract import SOURCES as CONTRACT
+    from churn_assets.ingest.store import ensure_tables, ingest_partition
+    from churn_assets_tests.source_helpers import NOW
+
+    folder = tmp_path / "landing" / "events"
+    folder.mkdir(parents=True)
+    (folder / "2015-06-02.csv").write_text("user_id,ts,event_type\nv1,1433221332117,view\nv2,1433221332,view\n")
+    con = duckdb.connect(str(tmp_path / "churn.duckdb"))
+    for spec in CONTRACT.values():
+        ensure_tables(con, spec)
+    assert ingest_partition(con, tmp_path / "landing", CONTRACT["events"], date(2015, 6, 2), now=NOW).accepted == 2
+    assert rows(con, "SELECT user_id, ts FROM raw.events ORDER BY 1") == [
+        ("v1", datetime(2015, 6, 2, 5, 2, 12, 117000)), ("v2", datetime(2015, 6, 2, 5, 2, 12))]

@@ -12,6 +12,7 @@ from churn_assets.ingest.privacy import mask_pii_sql
 
 SQL_TYPES = {"str": "VARCHAR", "category": "VARCHAR", "timestamp": "TIMESTAMP", "float": "DOUBLE", "int": "BIGINT"}
 EPOCH_PATTERN = r"^\d{9,11}(\.\d+)?$"
+EPOCH_MS_PATTERN = r"^\d{12,14}$"  # epoch milliseconds (event logs); 12-14 digits are no plausible seconds
 ISO_DATE_PREFIX = r"^\d{4}-\d{2}-\d{2}"
 EARLIEST = "1990-01-01"  # older stamps are placeholders (epoch zero and the like), not shop activity
 
@@ -33,6 +34,7 @@ def _typed(col: Column) -> str:
     if col.kind == "timestamp":
         return (
             f"CASE WHEN regexp_matches({c}, '{EPOCH_PATTERN}') THEN CAST(to_timestamp(CAST({c} AS DOUBLE)) AS TIMESTAMP) "
+            f"WHEN regexp_matches({c}, '{EPOCH_MS_PATTERN}') THEN CAST(to_timestamp(CAST({c} AS DOUBLE) / 1000) AS TIMESTAMP) "
             f"WHEN regexp_matches({c}, '{ISO_DATE_PREFIX}') THEN CAST(TRY_CAST({c} AS TIMESTAMPTZ) AS TIMESTAMP) END"
         )
     if col.kind in ("float", "int"):

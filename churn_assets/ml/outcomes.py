@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from sklearn.metrics import roc_auc_score
 
@@ -124,8 +125,9 @@ def plot_realized_trend(trend: pd.DataFrame, path: str | Path) -> Path:
         ax.grid(True, alpha=0.3)
         if len(measured):
             ax.legend(loc="best", fontsize=8)
-        for label in ax.get_xticklabels():
-            label.set_rotation(30)
+        locator = AutoDateLocator(maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dir", type=Path, default=Path("/tmp/churn_bench_orders"))
     p.add_argument("--models", default="recency_rule,bgnbd,logistic,gbt")
     p.add_argument("--as-of-step-days", type=int, default=28)
+    p.add_argument("--max-train-rows", type=int, default=0, help="passed to churn run (0 = every row)")
     p.add_argument("--keep", action="store_true", help="keep the data directory")
     a = p.parse_args(argv)
 
@@ -164,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     as_of = a.last_day
     cmd = [str(CHURN), "run", "--data-dir", str(a.dir), "--as-of", as_of.isoformat(), "--models", a.models,
            "--as-of-step-days", str(a.as_of_step_days), "--no-text-model", "--out", str(a.dir / "risk.parquet")]
+    if a.max_train_rows:
+        cmd += ["--max-train-rows", str(a.max_train_rows)]
     print("running: " + " ".join(cmd), flush=True)
     got = run_measured(cmd, a.dir.parent / f"{a.dir.name}.log")
     print(f"\nreturn code {got['returncode']}, wall {got['wall_s']:.0f}s ({got['wall_s'] / 60:.1f} min)")

@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--models", type=_model_list, default=None,
                      help="comma-separated models to train (default: recency_rule,bgnbd,logistic,gbt,behaviour_bert,hybrid_gbt; "
                      "models that need events are skipped on shops without them)")
+    run.add_argument("--max-train-rows", type=_non_negative, default=None,
+                     help="large shops: train on about N rows of the train window (whole users, sampled in DuckDB); "
+                     "validation and test stay whole (default: every row)")
     run.add_argument("--no-text-model", action="store_true", help="do not fine-tune the review-text encoder")
 
     score = sub.add_parser("score", help="re-score a day with the current champion (no training)",
@@ -448,7 +451,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     text = {"ops": {"ml__review_negativity": {"config": {"enabled": not args.no_text_model}}}}
     runner.run("build_job", "staging, review-text model, features, labels, training set", _merge(settings, text))
     _check_training_set(base)
-    models = {"ops": {"ml__trained_models": {"config": {"models": args.models}}}} if args.models else {}
+    training = {k: v for k, v in (("models", args.models), ("max_train_rows", args.max_train_rows)) if v is not None}
+    models = {"ops": {"ml__trained_models": {"config": training}}} if training else {}
     runner.run("train_job", "training models, champion, evaluation", _merge(settings, models))
     runner.run("score_job", f"scoring every active user at {as_of}", settings, tags={"dagster/partition": as_of.isoformat()})
     _write_list(base, as_of, args.out)

@@ -44,6 +44,10 @@ class TrainingConfig(dg.Config):
     bert_batch_size: int = 64
     bert_max_train_rows: int = Field(default=15_000, description="fine-tuning rows (subsampled)")
     bert_max_pretrain_rows: int = Field(default=15_000, description="pretraining sequences (subsampled)")
+    max_train_rows: int = Field(
+        default=0, description="0 = every row; else the train window is cut to about this many rows (whole users, "
+        "chosen by a hash of user_id) before it is read into memory; validation and test stay whole",
+    )
 
     def bert_params(self) -> dict:
         return dict(
@@ -119,6 +123,18 @@ def models_for_shop(duckdb: DuckDBWarehouse, requested: list[str]) -> tuple[list
     return models, skipped
 
 
+def training_rows(con, max_train_rows: int) -> pd.DataFrame:
+    """marts.training_set, with the train window sampled by user in DuckDB when it has more than
+    max_train_rows rows (large shops: the sample is drawn before anything is loaded into pandas)."""
+    n_train = con.execute("SELECT count(*) FROM marts.training_set WHERE split = 'train'").fetchall()[0][0]
+    keep = 1.0 if max_train_rows <= 0 or n_train <= max_train_rows else max_train_rows / n_train
+    return con.execute(
+        "SELECT * FROM marts.training_set WHERE split <> 'train' OR CAST($keep AS DOUBLE) >= 1.0 "
+        "OR hash(user_id) % 1000000 < CAST($keep AS DOUBLE) * 1000000",
+        {"keep": keep},
+    ).df()
+
+
 def data_window(frames: dict, settings: PipelineSettings) -> dict:
     window = {"horizon_days": settings.horizon_days, "lookback_days": settings.lookback_days, "until_date": settings.until_date}
     for split, (X, _) in frames.items():
@@ -147,7 +163,7 @@ def trained_models(
     mlflow: MlflowTracking,
 ) -> dg.MaterializeResult:
     with duckdb.connect() as con:
-        frames = split_frames(con.execute("SELECT * FROM marts.training_set").df())
+        frames = split_frames(training_rows(con, config.max_train_rows))
     (X_tr, y_tr), (X_va, y_va), (X_te, y_te) = frames["train"], frames["valid"], frames["test"]
     window = data_window(frames, settings)
     context.log.info(f"training set: {window}")

@@ -112,7 +112,7 @@ def plot_realized_trend(trend: pd.DataFrame, path: str | Path) -> Path:
     x = pd.to_datetime(measured["as_of_date"])
     for tier, style in zip(TIERS, ("o-", "s-", "^-")):
         left.plot(x, measured[f"churn_rate_{tier}"], style, label=f"{tier} tier")
-    left.plot(x, measured["churn_rate"], "k--", label="all scored")
+    left.plot(x, measured["churn_rate"], "kx--", label="all scored")
     left.set_title("Realized churn rate per tier")
     left.set_ylabel("share churned within the horizon")
     left.set_ylim(0, 1)
@@ -125,9 +125,12 @@ def plot_realized_trend(trend: pd.DataFrame, path: str | Path) -> Path:
         ax.grid(True, alpha=0.3)
         if len(measured):
             ax.legend(loc="best", fontsize=8)
-        locator = AutoDateLocator(maxticks=8)
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        if x.nunique() > 1:
+            locator = AutoDateLocator(maxticks=8)
+            ax.xaxis.set_major_locator(locator)
+            ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        else:  # one day (or none): a date locator has no range to work with
+            ax.set_xticks(list(x), [d.date().isoformat() for d in x])
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", type=Path, required=True, help="data directory to write")
 
     def data_options(p: argparse.ArgumentParser, required_dir: bool) -> None:
-        p.add_argument("--data-dir", type=Path, required=required_dir, default=None if required_dir else None,
+        p.add_argument("--data-dir", type=Path, required=required_dir, default=None,
                        help="the shop's data directory: landing/<kind>/YYYY-MM-DD.* files, or an export to "
                        "prepare with --source / --mapping" + ("" if required_dir else " (default: $CHURN_DATA_DIR or ./data)"))
         p.add_argument("--as-of", type=_iso_date, required=True, help="YYYY-MM-DD: the day to score; no later data is read")

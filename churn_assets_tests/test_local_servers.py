@@ -1,0 +1,55 @@
+"""The server helpers: stopping a server stops its whole process group; a dead server fails fast."""
+
+import os
+import sys
+import time
+
+import pytest
+
+from churn_assets.local_servers import HOST, free_port, server_env, start_server, stop_server, wait_http
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie still answers kill(0); it is gone for our purpose
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_stop_server_ends_the_children_too(tmp_path):
+    # the server exits on SIGTERM but leaves a child that ignores it (as a stuck worker would)
+    # (the child reports its pid once it ignores SIGTERM)
+    child_code = (
+        "import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print(os.getpid(), flush=True); time.sleep(300)"
+    )
+    script = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {child_code!r}]); time.sleep(300)"
+    log = tmp_path / "server.log"
+    proc = start_server([sys.executable, "-c", script], server_env(), log)
+    deadline = time.monotonic() + 30
+    while not log.read_text().strip() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    child = int(log.read_text().split()[0])
+    assert os.getpgid(child) == proc.pid  # the child is in the server's own process group
+    assert os.getpgid(proc.pid) != os.getpgid(0)  # ...which is not the test's
+    stop_server(proc, timeout_s=5)
+    deadline = time.monotonic() + 10
+    while alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert proc.returncode is not None and not alive(child)
+
+
+def test_wait_http_reports_a_server_that_exits(tmp_path):
+    log = tmp_path / "server.log"
+    proc = start_server([sys.executable, "-c", "print('cannot bind'); raise SystemExit(3)"], server_env(), log)
+    with pytest.raises(RuntimeError, match="code 3") as err:
+        wait_http(f"http://{HOST}:{free_port()}/ping", proc, timeout_s=30, log=log)
+    assert "cannot bind" in str(err.value)
+
+
+def test_server_env_puts_the_venv_first():
+    env = server_env({"EXTRA": "1"})
+    assert env["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)
+    assert env["EXTRA"] == "1"

@@ -27,7 +27,7 @@ class ShopConfig:
     order_rate: float = 0.085  # mean daily order intensity of a fully engaged customer
     order_rate_shape: float = 1.1  # gamma shape of the per-user order intensity (smaller = longer tail)
     hazard_scale: float = 0.0003  # median daily probability that a content customer leaves for good
-    browse_rate: float = 0.06  # extra browsing sessions per day of an engaged customer (besides purchases)
+    browse_per_order: float = 9.0  # browsing sessions without a purchase per order of the same customer
     review_rate: float = 0.05  # probability that an order gets a review (before per-user propensity)
     service_failure_rate: float = 0.05  # hidden failures (damaged parcel, unhelpful support) per order
     write_truth: bool = True

@@ -93,6 +93,11 @@ def initial_state(pop: Population, rng: np.random.Generator) -> State:
     )
 
 
+def gave_up(st: State, idx: np.ndarray, t: int) -> np.ndarray:
+    """Give-up decisions in force on day t: the decision is taken when the complaint is posted (before t)."""
+    return st.giveup[idx] & (st.complaint_day[idx] < t)
+
+
 def hazard(h0, D, e, giveup) -> np.ndarray:
     h = h0 * np.exp(BETA_D * D) * (1.0 + C_E * (1.0 - e)) + GIVEUP_HAZARD * giveup
     return np.minimum(h, HAZARD_CAP)
@@ -111,7 +116,7 @@ def decay(st: State, pop: Population, idx: np.ndarray) -> None:
 
 def step_dropout(st: State, pop: Population, idx: np.ndarray, t: int, rng: np.random.Generator) -> None:
     """Step 2 for the alive customers `idx` (after `decay`)."""
-    h = hazard(pop.h0[idx], st.D[idx], st.e[idx], st.giveup[idx])
+    h = hazard(pop.h0[idx], st.D[idx], st.e[idx], gave_up(st, idx, t))
     leaving = idx[rng.random(len(idx)) < h]
     st.alive[leaving] = False
     st.death_day[leaving] = t
@@ -119,13 +124,14 @@ def step_dropout(st: State, pop: Population, idx: np.ndarray, t: int, rng: np.ra
 
 def order_intensity(st: State, pop: Population, idx: np.ndarray, t: int, cal: Calendar) -> np.ndarray:
     return intensity(
-        pop.lam0[idx], st.D[idx], st.e[idx], st.giveup[idx], pop.rho[idx], cal.season[t], cal.promo[t]
+        pop.lam0[idx], st.D[idx], st.e[idx], gave_up(st, idx, t), pop.rho[idx], cal.season[t], cal.promo[t]
     )
 
 
 def p_no_paid_order(st: State, pop: Population, idx: np.ndarray, t: int, horizon: int, cal: Calendar) -> np.ndarray:
     """P(no paid order in days t+1 .. t+horizon | state at the end of day t), for user numbers idx."""
-    D, e, giveup = st.D[idx], st.e[idx], st.giveup[idx]
+    # decisions taken by the end of day t; a complaint still to come is a future shock, like the others
+    D, e, giveup = st.D[idx], st.e[idx], gave_up(st, idx, t + 1)
     f, kappa, h0 = pop.e_floor[idx], pop.kappa[idx], pop.h0[idx]
     lam0, rho, q = pop.lam0[idx], pop.rho[idx], pop.q[idx]
     survive = np.ones(len(idx))  # P(alive through day k-1)

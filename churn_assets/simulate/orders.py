@@ -82,9 +82,10 @@ def draw_orders(
     review = ~complaint & (status != CANCELLED) & (rs.random(n) < np.minimum(p_review, 0.9))
     feedback_lag = rs.geometric(0.35, size=n) - 1
     question = rs.random(n) < 0.02
+    # the category sets the delivery time, hence the day a complaint (and a decision to give up) comes
+    fav = rs.random(n) < 0.5
+    category = np.where(fav, pop.fav_cat[u], rs.choice(len(CATEGORIES), size=n, p=CATEGORY_POPULARITY)).astype(np.int8)
     # --- cosmetic attributes (emission stream)
-    fav = re.random(n) < 0.5
-    category = np.where(fav, pop.fav_cat[u], re.choice(len(CATEGORIES), size=n, p=CATEGORY_POPULARITY)).astype(np.int8)
     quantity = 1 + re.poisson(CATEGORY_EXTRA_QTY[category])
     unit = np.exp(CATEGORY_LOG_PRICE[category] + pop.spend[u] + CATEGORY_PRICE_SIGMA[category] * re.standard_normal(n))
     gross = unit * quantity**0.85

@@ -28,6 +28,9 @@ from churn_assets.simulate.config import (
 )
 
 
+BROWSE_NOISE = 0.15  # spread (lognormal sigma) between customers of browsing sessions per order
+
+
 def id_width(n_users: int) -> int:
     return max(7, len(str(n_users - 1)))
 
@@ -117,7 +120,7 @@ def draw_population(cfg: ShopConfig, rng: np.random.Generator) -> Population:
     rho = np.where(rng.random(n) < 0.35, rng.uniform(0.8, 3.0, size=n), 0.0)
     kappa = np.exp(np.log(1 / 70) + 0.6 * rng.standard_normal(n))
     e_floor = rng.uniform(0.35, 0.8, size=n)
-    browse0 = cfg.browse_rate * np.exp(0.5 * rng.standard_normal(n)) * (0.5 + lam0 / cfg.order_rate)
+    browse0 = cfg.browse_per_order * lam0 * np.exp(BROWSE_NOISE * rng.standard_normal(n))
     spend = 0.3 * rng.standard_normal(n)
     fail_rate = np.clip(cfg.service_failure_rate * np.exp(0.6 * rng.standard_normal(n) - 0.18), 0, 0.5)
     review_prop = np.exp(0.8 * rng.standard_normal(n) - 0.32)

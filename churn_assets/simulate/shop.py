@@ -30,13 +30,39 @@ from churn_assets.simulate.sessions import FADING, PURCHASE, SHOPPING_AROUND, BR
 from churn_assets.simulate.writers import TruthWriter, append_jsonl, write_json, write_reviews, write_text_file
 
 KINDS = ("users", "orders", "events", "reviews")
-SHOPPING_AROUND_RATE = 0.2  # sessions per day of a customer who gave up, once the complaint is posted
-FADE_DAYS = 10.0  # visits of a customer who left decay with this time constant
+SHOPPING_AROUND_RATE = 0.4  # sessions per day of a customer who gave up, once the complaint is posted
+D_BROWSE = 0.5  # dissatisfaction lowers visits as it lowers orders: rate * exp(-D_BROWSE * D)
+FADE_DAYS = 2.0  # visits of a customer who left decay with this time constant
 PROMO_BROWSE = 0.3  # extra browsing on sale days, times the discount responsiveness
 SESSION_CHUNK = 50_000  # sessions rendered at once (events of a big day are written in parts)
+VISIT_REGULARITY = 3.0  # gamma shape of the gaps between an active customer's visits (1 = Poisson; higher = habitual)
 
 
-def _browse_sessions(st, pop, cal, t: int, re: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+class VisitClock:
+    """Habitual visits: each customer's visits form a renewal process in "operational time" (the browsing
+    rate integrated over days), with gamma(k, 1/k) gaps of mean 1, so visits come more regularly than
+    Poisson ones (k > 1) and a silence of a regular visitor says more."""
+
+    def __init__(self, n: int, k: float, re: np.random.Generator):
+        self.k = k
+        self.next = re.gamma(k, 1.0 / k, size=n)
+        self.clock = re.random(n) * self.next  # random phase
+
+    def visits(self, who: np.ndarray, rate: np.ndarray, re: np.random.Generator) -> np.ndarray:
+        """Visits of users `who` today, given today's rates; advances their clocks."""
+        self.clock[who] += rate
+        n = np.zeros(len(who), dtype=np.int64)
+        due = np.flatnonzero(self.clock[who] >= self.next[who])
+        while len(due):
+            u = who[due]
+            n[due] += 1
+            self.clock[u] -= self.next[u]
+            self.next[u] = re.gamma(self.k, 1.0 / self.k, size=len(u))
+            due = due[self.clock[u] >= self.next[u]]
+        return n
+
+
+def _browse_sessions(st, pop, cal, t: int, clock: VisitClock, re: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(user, mode) of the day's sessions that are not purchases."""
     joined = st.joined
     alive = joined & st.alive
@@ -44,13 +70,16 @@ def _browse_sessions(st, pop, cal, t: int, re: np.random.Generator) -> tuple[np.
     normal = alive & ~searching
     since = t - st.death_day
     fading = joined & ~st.alive & (since < 8 * FADE_DAYS)
-    rate = np.zeros(len(joined))
-    rate[normal] = pop.browse0[normal] * st.e[normal] * cal.season[t] * (1 + PROMO_BROWSE * pop.rho[normal] * cal.promo[t])
-    rate[searching] = SHOPPING_AROUND_RATE
-    rate[fading] = 0.5 * pop.browse0[fading] * np.exp(-since[fading] / FADE_DAYS)
-    who = np.flatnonzero(rate > 0)
-    n = re.poisson(rate[who])
-    user = np.repeat(who, n)
+    regular = np.flatnonzero(normal)
+    rate = pop.browse0[regular] * st.e[regular] * np.exp(-D_BROWSE * st.D[regular]) * cal.season[t]
+    rate *= 1 + PROMO_BROWSE * pop.rho[regular] * cal.promo[t]
+    n_regular = clock.visits(regular, rate, re)
+    other = np.zeros(len(joined))
+    other[searching] = SHOPPING_AROUND_RATE
+    other[fading] = 0.5 * pop.browse0[fading] * np.exp(-since[fading] / FADE_DAYS)
+    who = np.flatnonzero(other > 0)
+    n_other = re.poisson(other[who])
+    user = np.sort(np.r_[np.repeat(regular, n_regular), np.repeat(who, n_other)], kind="stable")
     mode = np.where(searching[user], SHOPPING_AROUND, np.where(fading[user], FADING, BROWSE))
     return user, mode
 
@@ -89,6 +118,7 @@ def simulate_shop(out_dir: Path, config: ShopConfig = ShopConfig()) -> dict:
     ids = user_ids(cfg.n_users)
     start_epoch = int(datetime.combine(cfg.start_date, dtime(0), tzinfo=timezone.utc).timestamp())
     messy = MessyMaker(cfg.messy_share, cfg.n_users, r_messy)
+    clock = VisitClock(cfg.n_users, VISIT_REGULARITY, re)
     ctx = {"pop": pop, "ids": ids, "start_epoch": start_epoch, "messy": messy, "re": re}
     truth = TruthWriter(truth_dir / "churn_truth.parquet") if cfg.write_truth else None
     pending: dict[int, list[pd.DataFrame]] = {}  # feedback rows by the day they are posted
@@ -111,7 +141,7 @@ def simulate_shop(out_dir: Path, config: ShopConfig = ShopConfig()) -> dict:
             order_counter += len(orders)
             apply_shocks(st, pop, orders, rs)
             # --- sessions: one purchase session per order + browsing; the order follows its session
-            b_user, b_mode = _browse_sessions(st, pop, cal, t, re)
+            b_user, b_mode = _browse_sessions(st, pop, cal, t, clock, re)
             s_user = np.r_[orders.user, b_user]
             s_mode = np.r_[np.full(len(orders), PURCHASE), b_mode]
             s_cat = np.r_[orders.category.astype(np.int64), np.full(len(b_user), -1)]

@@ -122,6 +122,25 @@ def test_sessions_minutes_trends_and_unanswered_searches(con):
     assert later["avg_session_minutes_30d"] == pytest.approx((30 + 0 + 20 + 40 + 30 + 45 + 12) / 7)
 
 
+def test_visit_habits_and_visits_after_the_last_complaint(con):
+    r = row(con, "features.user_activity", "u1")
+    # sessions s6, s1, s2, s3 within 14 days; 7 sessions on 7 visit days, the first (s5) 40 days back
+    assert {k: int(r[k]) for k in ("sessions_14d", "sessions_total", "visit_days_total", "days_since_first_event")} == {
+        "sessions_14d": 4, "sessions_total": 7, "visit_days_total": 7, "days_since_first_event": 40}
+    assert r["sessions_per_day"] == pytest.approx(7 / 41)
+    assert r["visit_recency_over_typical_gap"] == 0  # visited on the as-of day
+    # last complaint in 30 days: 03-22; later days: s3 (1 search), s2 (1 search), s1 (1 search, 1 cart), s6
+    assert (r["sessions_after_complaint"], r["searches_after_complaint"], r["add_to_cart_after_complaint"]) == (4, 3, 1)
+    later = row(con, "features.user_activity", "u1", date(2024, 4, 7))
+    # s6 reaches 04-01 and s7 is on 04-02: 8 sessions on 9 visit days; silent for 5 days
+    assert (later["sessions_total"], later["visit_days_total"], later["days_since_first_event"]) == (8, 9, 47)
+    assert later["visit_recency_over_typical_gap"] == pytest.approx(5 * 9 / 48)
+    # the 04-05 complaint was followed by no visit at all
+    assert (later["sessions_after_complaint"], later["searches_after_complaint"], later["add_to_cart_after_complaint"]) == (0, 0, 0)
+    u2 = row(con, "features.user_activity", "u2")  # no events, no complaint
+    assert u2["sessions_total"] == 0 and pd.isna(u2["sessions_per_day"]) and pd.isna(u2["sessions_after_complaint"])
+
+
 def test_activity_is_neutral_for_users_without_events(con):
     r = row(con, "features.user_activity", "u2")
     assert r["sessions_30d"] == 0 and r["logins_90d"] == 0 and r["searches_without_purchase_30d"] == 0

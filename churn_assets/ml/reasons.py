@@ -127,6 +127,17 @@ CATALOGUE: dict[str, ReasonTemplate] = {
     "recency_over_typical_gap": T("recency", lambda v: f"time since last order is {_times(float(v))} the usual gap"),
     "days_since_last_event": T("engagement", lambda v: f"no visit for {_n(v)} days", missing="no visit on record"),
     "sessions_trend_7_30": T("engagement", _trend("visits"), with_ctx=True),
+    "visit_recency_over_typical_gap": T("engagement", lambda v: f"no visit for {_times(float(v))} the usual gap"
+                                                                " between visits"),
+    "sessions_per_day": T("engagement", lambda v: f"usually visits {float(v) * 7:.1f} times a week"),
+    "sessions_total": T("engagement", lambda v: f"{_count(v, 'visit', 'visits')} in total"),
+    "visit_days_total": T("engagement", lambda v: f"visited on {_n(v)} days in total"),
+    "days_since_first_event": T("engagement", lambda v: f"first visit {_n(v)} days ago"),
+    "sessions_after_complaint": T("service", lambda v: f"{_count(v, 'visit', 'visits')} since the last complaint"),
+    "searches_after_complaint": T("service", lambda v: f"{_count(v, 'search', 'searches')} since the last"
+                                                       " complaint"),
+    "add_to_cart_after_complaint": T("service", lambda v: "nothing put in the cart since the last complaint"
+                                     if _n(v) == 0 else f"{_n(v)} items put in the cart since the last complaint"),
     "page_views_trend_7_30": T("engagement", _trend("page views"), with_ctx=True),
     "avg_session_minutes_30d": T("engagement", lambda v: f"visits lasted {float(v):.1f} minutes on average"
                                                          " in the last 30 days"),

@@ -8,7 +8,14 @@
 -- (1 = steady, below 1 = falling, NULL when nothing in 30 days); days_since_last_event;
 -- searches_without_purchase_30d: searches in the last 30 days made in a session without any add_to_cart
 -- and on a day without a paid order of the user; events_total: all events so far.
--- Without events: counts 0, means, trends and days_since_last_event NULL.
+-- Visit habits (a visit day = a day with an event): sessions_14d, sessions_total, visit_days_total,
+-- days_since_first_event; sessions_per_day = sessions_total / (days_since_first_event + 1), the user's usual
+-- visit rate; visit_recency_over_typical_gap = days_since_last_event / ((days_since_first_event + 1) /
+-- visit_days_total): how many usual gaps between visits the current silence lasts.
+-- After the user's latest complaint in the last 30 days (staging.reviews): sessions_after_complaint,
+-- searches_after_complaint, add_to_cart_after_complaint count sessions and events on later days (NULL
+-- without such a complaint): a customer who gave up shops around without buying.
+-- Without events: counts 0, means, trends, rates and days_since_* NULL.
 WITH paid_dates AS (
     SELECT DISTINCT user_id, order_date
     FROM staging.orders
@@ -90,7 +97,9 @@ event_counts AS (
         SUM(CASE WHEN age_days < 30 THEN add_to_cart ELSE 0 END) AS add_to_cart_30d,
         SUM(CASE WHEN age_days < 90 THEN add_to_cart ELSE 0 END) AS add_to_cart_90d,
         SUM(events) AS events_total,
-        MIN(age_days) AS days_since_last_event
+        MIN(age_days) AS days_since_last_event,
+        MAX(age_days) AS days_since_first_event,
+        COUNT(DISTINCT event_date) AS visit_days_total
     FROM seen
     GROUP BY user_id, as_of_date
 ),
@@ -114,12 +123,41 @@ session_stats AS (
         user_id,
         as_of_date,
         SUM(CASE WHEN age_days < 7 THEN 1 ELSE 0 END) AS sessions_7d,
+        SUM(CASE WHEN age_days < 14 THEN 1 ELSE 0 END) AS sessions_14d,
+        COUNT(*) AS sessions_total,
         SUM(CASE WHEN age_days < 30 THEN 1 ELSE 0 END) AS sessions_30d,
         SUM(CASE WHEN age_days < 90 THEN 1 ELSE 0 END) AS sessions_90d,
         AVG(CASE WHEN age_days < 30 THEN minutes END) AS avg_session_minutes_30d,
         SUM(CASE WHEN add_to_cart = 0 THEN unpaid_searches_30d ELSE 0 END) AS searches_without_purchase_30d
     FROM sessions
     GROUP BY user_id, as_of_date
+),
+
+last_complaints AS (
+    SELECT a.user_id, a.as_of_date, MAX(r.review_date) AS complaint_date
+    FROM features.active_users AS a
+    JOIN staging.reviews AS r
+        ON r.user_id = a.user_id
+        AND r.kind = 'complaint'
+        AND r.review_date <= a.as_of_date
+        AND r.review_date > a.as_of_date - 30
+    GROUP BY a.user_id, a.as_of_date
+),
+
+after_complaint AS (
+    -- whole days after the complaint day: the order of complaint and visits within a day is not kept
+    SELECT
+        c.user_id,
+        c.as_of_date,
+        COUNT(DISTINCT s.session_key) AS sessions_after_complaint,
+        COALESCE(SUM(s.searches), 0) AS searches_after_complaint,
+        COALESCE(SUM(s.add_to_cart), 0) AS add_to_cart_after_complaint
+    FROM last_complaints AS c
+    LEFT JOIN seen AS s
+        ON s.user_id = c.user_id
+        AND s.as_of_date = c.as_of_date
+        AND s.event_date > c.complaint_date
+    GROUP BY c.user_id, c.as_of_date
 ),
 
 counts AS (
@@ -130,6 +168,13 @@ counts AS (
         CAST(COALESCE(c.logins_30d, 0) AS BIGINT) AS logins_30d,
         CAST(COALESCE(c.logins_90d, 0) AS BIGINT) AS logins_90d,
         CAST(COALESCE(s.sessions_7d, 0) AS BIGINT) AS sessions_7d,
+        CAST(COALESCE(s.sessions_14d, 0) AS BIGINT) AS sessions_14d,
+        CAST(COALESCE(s.sessions_total, 0) AS BIGINT) AS sessions_total,
+        CAST(COALESCE(c.visit_days_total, 0) AS BIGINT) AS visit_days_total,
+        c.days_since_first_event,
+        ac.sessions_after_complaint,
+        ac.searches_after_complaint,
+        ac.add_to_cart_after_complaint,
         CAST(COALESCE(s.sessions_30d, 0) AS BIGINT) AS sessions_30d,
         CAST(COALESCE(s.sessions_90d, 0) AS BIGINT) AS sessions_90d,
         CAST(COALESCE(c.page_views_7d, 0) AS BIGINT) AS page_views_7d,
@@ -155,6 +200,9 @@ counts AS (
     LEFT JOIN session_stats AS s
         ON s.user_id = a.user_id
         AND s.as_of_date = a.as_of_date
+    LEFT JOIN after_complaint AS ac
+        ON ac.user_id = a.user_id
+        AND ac.as_of_date = a.as_of_date
 )
 
 SELECT
@@ -164,8 +212,22 @@ SELECT
     logins_30d,
     logins_90d,
     sessions_7d,
+    sessions_14d,
     sessions_30d,
     sessions_90d,
+    sessions_total,
+    visit_days_total,
+    days_since_first_event,
+    CASE
+        WHEN visit_days_total > 0 THEN CAST(sessions_total AS DOUBLE) / (days_since_first_event + 1)
+    END AS sessions_per_day,
+    CASE
+        WHEN visit_days_total > 0
+        THEN days_since_last_event * CAST(visit_days_total AS DOUBLE) / (days_since_first_event + 1)
+    END AS visit_recency_over_typical_gap,
+    sessions_after_complaint,
+    searches_after_complaint,
+    add_to_cart_after_complaint,
     page_views_7d,
     page_views_30d,
     page_views_90d,

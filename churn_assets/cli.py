@@ -315,27 +315,39 @@ def _merge(*configs: dict) -> dict:
     return out
 
 
-def stale_days(base: Path, days: Sequence[date]) -> list[date]:
-    """Days whose landing files changed since they were ingested (or were never ingested): a kind's file
-    count differs from raw.ingest_log's, or a file is newer than the partition's ingestion."""
+def _ingest_log(base: Path) -> dict[tuple[str, date], tuple[int, datetime]]:
+    """(kind, day) -> (files, ingested_at) of earlier ingestions (raw.ingest_log), empty for a new warehouse."""
     import duckdb
 
-    from churn_assets.contract import SOURCES
+    db = base / "churn.duckdb"
+    if not db.exists():
+        return {}
+    with duckdb.connect(str(db), read_only=True) as con:
+        if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
+                           "AND table_name = 'ingest_log'").fetchall()[0][0]:
+            return {}
+        rows = con.execute("SELECT kind, partition_date, files, ingested_at FROM raw.ingest_log").fetchall()
+    return {(kind, day): (files, at) for kind, day, files, at in rows}
+
+
+def kinds_to_ingest(base: Path, days: Sequence[date], logged: dict) -> list[str]:
+    """Kinds with landing files on these days, or with files ingested before (so that removed files are
+    noticed). A source the shop does not provide is not ingested day by day: its raw table stays empty."""
+    from churn_assets.contract import INGEST_ORDER
+
+    present = {k for k in INGEST_ORDER if any(d <= days[-1] for d in _landing_days(base / "landing", (k,)))}
+    before = {kind for (kind, _), (files, _) in logged.items() if files > 0}
+    return [k for k in INGEST_ORDER if k in present | before]
+
+
+def stale_days(base: Path, days: Sequence[date], kinds: Sequence[str], logged: dict) -> list[date]:
+    """Days whose landing files changed since they were ingested (or were never ingested): a kind's file
+    count differs from raw.ingest_log's, or a file is newer than the partition's ingestion."""
     from churn_assets.ingest.read_files import partition_files
 
-    db = base / "churn.duckdb"
-    logged: dict[tuple[str, date], tuple[int, datetime]] = {}
-    if db.exists():
-        with duckdb.connect(str(db), read_only=True) as con:
-            if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
-                           "AND table_name = 'ingest_log'").fetchall()[0][0]:
-                for kind, day, files, at in con.execute(
-                    "SELECT kind, partition_date, files, ingested_at FROM raw.ingest_log"
-                ).fetchall():
-                    logged[(kind, day)] = (files, at)
     stale = []
     for day in days:
-        for kind in SOURCES:
+        for kind in kinds:
             files = partition_files(base / "landing", kind, day)
             entry = logged.get((kind, day))
             newest = max((datetime.fromtimestamp(f.stat().st_mtime, timezone.utc).replace(tzinfo=None) for f in files),
@@ -349,15 +361,18 @@ def stale_days(base: Path, days: Sequence[date]) -> list[date]:
 def _ingest(runner: Runner, span: DataSpan) -> None:
     from churn_assets.pipeline import RANGE_END, RANGE_START
 
-    todo = stale_days(runner.base, span.days)
+    logged = _ingest_log(runner.base)
+    kinds = kinds_to_ingest(runner.base, span.days, logged)
+    todo = stale_days(runner.base, span.days, kinds, logged)
     if not todo:
         _log(f"step: ingestion skipped: the {len(span.days)} landing days up to {span.days[-1]} are ingested and unchanged")
         return
     first, last = todo[0], todo[-1]
     n = sum(1 for d in span.days if first <= d <= last)
     runner.run(
-        "ingest_job", f"ingesting {n} landing days {first} .. {last} (new or changed)",
+        "ingest_job", f"ingesting {', '.join(kinds)}: {n} landing days {first} .. {last} (new or changed)",
         tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()},
+        asset_selection=[runner.dg.AssetKey(["raw", k]) for k in kinds],
     )
 
 

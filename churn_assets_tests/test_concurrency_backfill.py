@@ -104,6 +104,15 @@ def step_intervals(instance: dg.DagsterInstance, run_id: str) -> list[tuple[floa
     return [(starts[k], ends[k], k) for k in starts]
 
 
+def step_failures(instance: dg.DagsterInstance, skip: set[str]) -> list[str]:
+    """The errors of failed steps of the runs not in `skip`, to say why a run failed."""
+    return [
+        f"{r.dagster_event.step_key}: {r.dagster_event.event_specific_data.error.to_string()[-2000:]}"
+        for run in instance.get_runs() if run.run_id not in skip
+        for r in instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE)
+    ]
+
+
 def blocked_on_pool(instance: dg.DagsterInstance, run_id: str) -> bool:
     return any(f"blocked by limit for pool {DUCKDB_POOL}" in (r.user_message or "") for r in instance.all_logs(run_id))
 
@@ -168,8 +177,9 @@ def test_parallel_runs_queue_on_the_duckdb_pool(tmp_path, monkeypatch):
     finally:
         holder.close()
         storage.free_concurrency_slot_for_step("test-holder", "holder")
-    outputs = [p.communicate(timeout=600)[0] for p in procs]
-    assert [p.returncode for p in procs] == [0] * len(procs), [o[-3000:] for o, p in zip(outputs, procs) if p.returncode]
+    for p in procs:
+        p.communicate(timeout=600)
+    assert [p.returncode for p in procs] == [0] * len(procs), step_failures(instance, setup_runs)
 
     new_runs = [r for r in instance.get_runs() if r.run_id not in setup_runs]
     assert len(new_runs) == len(commands) and all(r.status == dg.DagsterRunStatus.SUCCESS for r in new_runs)

@@ -89,3 +89,13 @@ def test_readme_own_data_command_scores_an_orders_only_csv(tmp_path):
     expected = orders.loc[day <= as_of, "amount"].sum()
     assert total == pytest.approx(expected, rel=1e-6)
     assert last <= as_of
+
+
+def test_readme_history_figures_match_the_rule():
+    from churn_assets.cli import min_days_for_training
+
+    text = README.read_text()
+    defaults = int(re.search(r"with the defaults, (\d+) days of orders", text).group(1))
+    short = int(re.search(r"`--horizon-days 14` needs (\d+)", text).group(1))
+    assert defaults == min_days_for_training(30, 7, 28, 2, 2, True)
+    assert short == min_days_for_training(14, 7, 28, 2, 2, True)

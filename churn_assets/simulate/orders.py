@@ -1,8 +1,9 @@
 """Orders of one day: their attributes, the shocks they cause, and the feedback they lead to.
 
 Draws that change the latent state (status, lateness, hidden service failures, complaints, giving
-up) use the simulation stream `rs`; cosmetic ones (category, amount, texts, times) use `re`, so the
-latent path does not depend on how the logs are rendered.
+up, and the category, whose delivery time sets the day a complaint and a give-up come) use the
+simulation stream `rs`; cosmetic ones (amount, texts, times) use `re`, so the latent path does not
+depend on how the logs are rendered.
 """
 
 from __future__ import annotations

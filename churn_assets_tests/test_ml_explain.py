@@ -9,7 +9,7 @@ import pytest
 from churn_assets.ml.actions import ACTION_RULES, recommend_action, recommend_actions, rule
 from churn_assets.ml.explain import contributions, explain
 from churn_assets.ml.models import BGNBDModel, CalibratedModel, create_model
-from churn_assets.ml.reasons import kind_of, reason_text, reasons_frame, top_reasons
+from churn_assets.ml.reasons import NO_SINGLE_FACTOR, kind_of, reason_text, reasons_frame, top_reasons
 from churn_assets.ml.tiers import assign_tiers
 
 
@@ -132,8 +132,10 @@ def test_top_reasons_respects_k_and_skips_non_positive():
     out = top_reasons(contrib, X, k=2)
     assert [d["feature"] for d in out[0]] == ["b", "a"] and out[1] == []
     frame = reasons_frame(out, k=2)
-    assert frame.loc[0, "reason_1"] == "b = 3" and frame.loc[1, "reason_1"] is None
-    assert frame.loc[0, "reason_features"] == "b,a"
+    assert frame.loc[0, "reason_1"] == "b = 3" and frame.loc[0, "reason_2"] == "a = 1"
+    # nothing pushes row 1 up: it is said in words, and no feature is named
+    assert frame.loc[1, "reason_1"] == NO_SINGLE_FACTOR and frame.loc[1, "reason_2"] is None
+    assert frame.loc[0, "reason_features"] == "b,a" and frame.loc[1, "reason_features"] == ""
 
 
 def test_tiers_by_probability():

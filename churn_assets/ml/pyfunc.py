@@ -21,6 +21,7 @@ class ChurnPyfunc(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         from churn_assets.ml.explain import explain
+        from churn_assets.ml.reasons import reason_texts
         from churn_assets.ml.tiers import assign_tiers
 
         p = self.model.predict_proba(model_input)[:, 1]
@@ -29,6 +30,6 @@ class ChurnPyfunc(mlflow.pyfunc.PythonModel):
             {
                 "churn_probability": p,
                 "tier": assign_tiers(p, self.tier_rule),
-                "reasons": ["; ".join(r["text"] for r in row) for row in reasons],
+                "reasons": ["; ".join(reason_texts(row)) for row in reasons],
             }
         )

@@ -350,8 +350,19 @@ def top_reasons(contrib_df: pd.DataFrame, X: pd.DataFrame, k: int = 3,
     return out
 
 
+# A row whose features all sit at or below the model's baseline still gets a first reason: its risk is
+# the base rate of customers like it, which is worth saying rather than leaving the list blank.
+NO_SINGLE_FACTOR = "no single factor stands out: the risk is the usual one for similar customers"
+
+
+def reason_texts(row: list[dict]) -> list[str]:
+    """The texts of one row's reasons, or the no-single-factor sentence when nothing pushes risk up."""
+    return [d["text"] for d in row] or [NO_SINGLE_FACTOR]
+
+
 def reasons_frame(reasons: list[list[dict]], k: int = 3, index=None) -> pd.DataFrame:
     """Flatten top_reasons output: columns reason_1..k (text) and reason_features ("a,b,c")."""
-    data = {f"reason_{q + 1}": [r[q]["text"] if len(r) > q else None for r in reasons] for q in range(k)}
+    texts = [reason_texts(r) for r in reasons]
+    data = {f"reason_{q + 1}": [t[q] if len(t) > q else None for t in texts] for q in range(k)}
     data["reason_features"] = [",".join(d["feature"] for d in r) for r in reasons]
     return pd.DataFrame(data, index=index)

@@ -45,14 +45,15 @@ monitoring_job = dg.define_asset_job(
 )
 # The daily run must see the day's new rows: scoring computes features from staging.* (full refreshes
 # of raw.*), so staging is rebuilt first; then the partition is scored and its drift measured. The
-# review-text model is not retrained daily (minutes of fine-tuning): reviews that arrived since its last
-# run count in the review features but carry no text score until retrain_job reruns it.
+# realized-churn report is refreshed in the same run, so a list is measured on the day its horizon passes.
+# The review-text model is not retrained daily (minutes of fine-tuning): reviews that arrived since its
+# last run count in the review features but carry no text score until retrain_job reruns it.
 daily_score_job = dg.define_asset_job(
     "daily_score_job",
-    selection=dg.AssetSelection.groups("staging", "scoring", "drift") | CHAMPION_GATE,
+    selection=dg.AssetSelection.groups("staging", "scoring", "drift", "monitoring") | CHAMPION_GATE,
     partitions_def=daily_partitions,
     description="Refresh staging from raw.*, score every active user for the partition's day with the champion, "
-    "and measure that day's drift (PSI) against the training window.",
+    "measure that day's drift (PSI) against the training window, and refresh the realized churn of earlier lists.",
     executor_def=dg.in_process_executor,
 )
 # Retraining on a stale training set would refit the same rows: the weekly (and drift-triggered)

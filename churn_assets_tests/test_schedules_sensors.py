@@ -63,7 +63,7 @@ def test_daily_schedule_scores_the_previous_day_with_the_daily_job(repo):
     # the job refreshes staging before scoring, so the day's new rows are seen; it is partitioned by day
     job = repo.get_job("daily_score_job")
     keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
-    assert {"staging/orders", "staging/events", "scoring/risk_list", "monitoring/drift"} <= keys
+    assert {"staging/orders", "staging/events", "scoring/risk_list", "monitoring/drift", "monitoring/realized_churn"} <= keys
     assert job.partitions_def is not None and job.partitions_def.has_partition_key("2026-03-14")
 
 

@@ -147,26 +147,16 @@ def _use_data_dir(data_dir: Path) -> Path:
     return base
 
 
-def _landing_days(landing: Path, kinds: Sequence[str]) -> list[date]:
-    from churn_assets.ingest.read_files import landing_suffix
+def _days_with_files(landing: Path, kinds: Sequence[str]) -> list[date]:
+    from churn_assets.pipeline import landing_days  # imported late: `churn --help` stays quick
 
-    days = set()
-    for kind in kinds:
-        folder = landing / kind
-        if folder.is_dir():
-            for p in folder.iterdir():
-                if p.is_file() and landing_suffix(p):
-                    try:
-                        days.add(date.fromisoformat(p.name[:10]))
-                    except ValueError:
-                        continue
-    return sorted(days)
+    return landing_days(landing, kinds)
 
 
 def _prepare_landing(base: Path, as_of: date, source: str | None, mapping: Path | None) -> None:
     """Convert an export into landing files (churn_assets.sources), unless the landing layout is already there."""
     landing = base / "landing"
-    if source is None and mapping is None and _landing_days(landing, ("orders",)):
+    if source is None and mapping is None and _days_with_files(landing, ("orders",)):
         return
     try:
         from churn_assets.sources import SourceError, prepare_landing
@@ -210,16 +200,16 @@ def _check_span(base: Path, as_of: date) -> DataSpan:
     from churn_assets.contract import SOURCES
 
     landing = base / "landing"
-    every = _landing_days(landing, list(SOURCES))
+    every = _days_with_files(landing, list(SOURCES))
     if not every:
         raise CliError(
             f"no landing files in {landing}",
             "expected landing/orders/YYYY-MM-DD.csv|jsonl|parquet, or an export to prepare with --source / --mapping",
         )
-    orders = [d for d in _landing_days(landing, ("orders",)) if d <= as_of]
+    orders = [d for d in _days_with_files(landing, ("orders",)) if d <= as_of]
     if not orders:
         raise CliError(f"no orders on or before {as_of}", f"orders files in {landing / 'orders'} start on "
-                       f"{min(_landing_days(landing, ('orders',)), default='(none)')}")
+                       f"{min(_days_with_files(landing, ('orders',)), default='(none)')}")
     today = date.today()
     if as_of > today:
         raise CliError(f"as-of date {as_of} is in the future", f"today is {today}")
@@ -233,7 +223,7 @@ def _check_span(base: Path, as_of: date) -> DataSpan:
             f"to prepare them up to {as_of}" if until and until < as_of else
             "days without files would count as days without orders; pick a day the data covers",
         )
-    activity = _landing_days(landing, ("orders", "events"))
+    activity = _days_with_files(landing, ("orders", "events"))
     return DataSpan(every[0], activity[0], [d for d in every if d <= as_of])
 
 
@@ -335,7 +325,7 @@ def kinds_to_ingest(base: Path, days: Sequence[date], logged: dict) -> list[str]
     noticed). A source the shop does not provide is not ingested day by day: its raw table stays empty."""
     from churn_assets.contract import INGEST_ORDER
 
-    present = {k for k in INGEST_ORDER if any(d <= days[-1] for d in _landing_days(base / "landing", (k,)))}
+    present = {k for k in INGEST_ORDER if any(d <= days[-1] for d in _days_with_files(base / "landing", (k,)))}
     before = {kind for (kind, _), (files, _) in logged.items() if files > 0}
     return [k for k in INGEST_ORDER if k in present | before]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import date
 from pathlib import Path
+from typing import Sequence
 
 import dagster as dg
 
@@ -15,10 +16,10 @@ RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
 
-def landing_days(landing: Path) -> list[date]:
-    """Days that have at least one landing file (from the file names)."""
+def landing_days(landing: Path, kinds: Sequence[str] = tuple(SOURCES)) -> list[date]:
+    """Days that have at least one landing file of the given kinds (from the file names)."""
     days = set()
-    for kind in SOURCES:
+    for kind in kinds:
         folder = landing / kind
         if folder.is_dir():
             for p in folder.iterdir():

@@ -10,6 +10,7 @@ import pytest
 from churn_assets.local_servers import HOST, free_port, model_server_args, server_env, start_server, stop_server, wait_http
 from churn_assets.ml.champion import Candidate, ChampionDecision
 from churn_assets.ml.models.registry import create_model
+from churn_assets.ml.reasons import NO_SINGLE_FACTOR
 from churn_assets.resources import MlflowTracking
 from churn_assets.tracking import apply_decision, log_model_run
 from churn_assets_tests.pipeline_fixtures import data_dir_env
@@ -74,9 +75,9 @@ def test_served_champion_answers_a_feature_row(tmp_path):
     assert lapsed_answer["churn_probability"] > 0.6 > 0.3 > loyal_answer["churn_probability"]
     assert (lapsed_answer["tier"], loyal_answer["tier"]) == ("high", "low")
     # reasons name what pushes the risk up: the long gap since the last order for the lapsed user;
-    # nothing pushes the loyal user's risk above the average
+    # nothing pushes the loyal user's risk above the average, and the answer says so in words
     assert "order" in lapsed_answer["reasons"], lapsed_answer
-    assert loyal_answer["reasons"] == "", loyal_answer
+    assert loyal_answer["reasons"] == NO_SINGLE_FACTOR, loyal_answer
     # the same numbers as the model in-process
     expected = model.predict_proba(pd.concat([lapsed, loyal]))[:, 1]
     assert [a["churn_probability"] for a in answers] == pytest.approx(expected, rel=1e-6)

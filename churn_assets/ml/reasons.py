@@ -352,7 +352,7 @@ def top_reasons(contrib_df: pd.DataFrame, X: pd.DataFrame, k: int = 3,
 
 # A row whose features all sit at or below the model's baseline still gets a first reason: its risk is
 # the base rate of customers like it, which is worth saying rather than leaving the list blank.
-NO_SINGLE_FACTOR = "no single factor stands out: the risk is the usual one for similar customers"
+NO_SINGLE_FACTOR = "no single factor raises the risk above the usual for similar customers"
 
 
 def reason_texts(row: list[dict]) -> list[str]:

@@ -7,7 +7,7 @@ export CHURN_DATA_DIR := $(DATA_DIR)
 export DAGSTER_HOME := $(DATA_DIR)/dagster_home
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast ui clean-data
+.PHONY: install chromium run test test-fast ui clean-data
 
 # Re-install when the declared dependencies change; constraints.txt pins every package.
 $(BIN)/.installed: pyproject.toml constraints.txt
@@ -20,11 +20,18 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 install: $(BIN)/.installed
 
+# The browser tests drive the distribution's Chromium through Playwright (no `playwright install`
+# download); installed with apt-get only when it is missing.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo"; \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }
+
 run: install
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/python -m churn_assets.main
 
-test: install
+test: install chromium
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: install

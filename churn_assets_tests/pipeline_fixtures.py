@@ -46,6 +46,16 @@ class Shop:
         with duckdb.connect(str(self.db), read_only=True) as con:
             return con.execute(sql, params or []).df()
 
+    def listed(self, day) -> int:
+        """Rows of the risk list for `day`; 0 also before anything was scored (no scoring schema yet)."""
+        with duckdb.connect(str(self.db), read_only=True) as con:
+            exists = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'scoring' AND table_name = 'risk_list'"
+            ).fetchone()[0]
+            if not exists:
+                return 0
+            return con.execute("SELECT count(*) FROM scoring.risk_list WHERE as_of_date = ?", [day]).fetchone()[0]
+
     def days(self):
         return landing_days(self.base / "landing")
 

@@ -13,7 +13,8 @@ from churn_assets.partitions import daily_partitions
 from churn_assets.pipeline import RANGE_END, RANGE_START
 from churn_assets_tests.pipeline_fixtures import data_dir_env, make_shop
 
-pytestmark = pytest.mark.slow
+# One worker builds the module's shop once: split across workers, each would build (and train) its own.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("asset_checks")]
 
 
 def checks_of(group: str) -> dg.AssetSelection:
@@ -214,7 +215,7 @@ def test_a_broken_champion_cannot_score(shop):
     client = MlflowTracking().client()
     good = client.get_model_version_by_alias("churn_model", "champion").version
     day = shop.days()[-2]
-    assert shop.query("SELECT count(*) AS n FROM scoring.risk_list WHERE as_of_date = ?", [day])["n"][0] == 0
+    assert shop.listed(day) == 0
     broken = register_inverted_champion(shop)
     try:
         result = shop.defs.resolve_job_def("score_job").execute_in_process(
@@ -225,17 +226,17 @@ def test_a_broken_champion_cannot_score(shop):
         assert not gate.passed and gate.blocking
         assert figures(gate)["champion_version"] == broken and figures(gate)["test_roc_auc"] < 0.5
         assert not result.get_asset_materialization_events()
-        assert shop.query("SELECT count(*) AS n FROM scoring.risk_list WHERE as_of_date = ?", [day])["n"][0] == 0
+        assert shop.listed(day) == 0
 
         # a run without the check (the risk list alone) refuses the champion whose check failed
         alone = run(shop, "risk_list_alone", day, raise_on_error=False)
         assert not alone.success
         failure = next(e for e in alone.all_events if e.is_step_failure)
         assert "failed its check" in failure.step_failure_data.error.cause.message
-        assert shop.query("SELECT count(*) AS n FROM scoring.risk_list WHERE as_of_date = ?", [day])["n"][0] == 0
+        assert shop.listed(day) == 0
     finally:
         client.set_registered_model_alias("churn_model", "champion", good)
     # the good champion scores again
     result = shop.score(day.isoformat())
     assert evaluations(result)[("ml/champion", CHAMPION_CHECK.name)].passed
-    assert shop.query("SELECT count(*) AS n FROM scoring.risk_list WHERE as_of_date = ?", [day])["n"][0] > 0
+    assert shop.listed(day) > 0

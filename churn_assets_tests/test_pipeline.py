@@ -7,7 +7,8 @@ import pytest
 
 from churn_assets_tests.pipeline_fixtures import data_dir_env, make_shop
 
-pytestmark = pytest.mark.slow
+# One worker builds the module's shop once: split across workers, each would build its own.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pipeline")]
 
 
 @pytest.fixture(scope="module")

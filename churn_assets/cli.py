@@ -9,6 +9,9 @@
 so `make ui DATA_DIR=<data dir>` shows their runs. Nothing after the as-of date is read: only landing days up
 to it are ingested, and the staging models cut everything later (PipelineSettings.until_date), so training
 labels end on or before it and scoring sees the as-of day as "today".
+
+This module parses the arguments and runs the jobs; churn_assets/data_dir.py prepares and checks the data
+directory and says which landing days and kinds to ingest.
 """
 
 from __future__ import annotations
@@ -19,10 +22,15 @@ import os
 import sys
 import time
 import warnings
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from pathlib import Path
 from typing import Any, Sequence
+
+# light imports only (the heavy ones happen inside the functions): `churn --help` stays quick
+from churn_assets.data_dir import (
+    DataDirError, DataSpan, check_span, check_training_history, ingest_plan, prepare_landing_files, set_partition_start,
+    use_data_dir,
+)
 
 OUT_COLUMNS = ["user_id", "churn_probability", "tier", "reasons", "action"]
 PROG = "churn"
@@ -130,121 +138,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --------------------------------------------------------------------------------------------------
-# the data directory and its landing days
-
-
-def _use_data_dir(data_dir: Path) -> Path:
-    """Point every default path (DuckDB, MLflow, exports, DAGSTER_HOME) at the data directory. Must run before
-    churn_assets.definitions is imported: its resources read the paths when they are built."""
-    base = data_dir.expanduser().resolve()
-    if not base.is_dir():
-        raise CliError(f"data directory {data_dir} does not exist", "create it, or point --data-dir at the shop's files")
-    os.environ["CHURN_DATA_DIR"] = str(base)
-    os.environ["DAGSTER_HOME"] = str(base / "dagster_home")
-    from churn_assets.instance import ensure_dagster_home
-
-    ensure_dagster_home(base)
-    return base
-
-
-def _days_with_files(landing: Path, kinds: Sequence[str]) -> list[date]:
-    from churn_assets.pipeline import landing_days  # imported late: `churn --help` stays quick
-
-    return landing_days(landing, kinds)
-
-
-def _prepare_landing(base: Path, as_of: date, source: str | None, mapping: Path | None) -> None:
-    """Convert an export into landing files (churn_assets.sources), unless the landing layout is already there."""
-    landing = base / "landing"
-    if source is None and mapping is None and _days_with_files(landing, ("orders",)):
-        return
-    try:
-        from churn_assets.sources import SourceError, prepare_landing
-    except ImportError as exc:  # the adapters are an optional part of the package
-        raise CliError("cannot prepare landing files: churn_assets.sources is not available", str(exc)) from exc
-    if mapping is not None and not mapping.is_file():
-        raise CliError(f"mapping file {mapping} does not exist")
-    _log(f"step: preparing landing files from {base} (" + (f"mapping {mapping}" if mapping else f"source {source or 'auto'}") + ")")
-    try:
-        report = prepare_landing(base, landing, source=source, mapping=mapping, until=as_of)
-    except SourceError as exc:
-        raise CliError("the input cannot be used", str(exc)) from exc
-    except NotImplementedError as exc:
-        raise CliError("preparing landing files is not available yet", str(exc)) from exc
-    print(report.summary(), flush=True)
-
-
-def _prepared_until(landing: Path) -> tuple[date | None, bool]:
-    """The `until` of the last preparation from an export (landing/_prepared.json), and whether the export
-    had rows after it."""
-    import json
-
-    manifest = landing / "_prepared.json"
-    try:
-        report = json.loads(manifest.read_text())["report"]
-        until = date.fromisoformat(report["until"]) if report.get("until") else None
-        beyond = any(k.get("rows_after_until", 0) > 0 for k in report.get("kinds", {}).values())
-        return until, beyond
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None, False
-
-
-@dataclass
-class DataSpan:
-    first: date  # first day with any landing file
-    first_activity: date  # first day with orders or events (the data window starts there)
-    days: list[date]  # landing days on or before the as-of date
-
-
-def _check_span(base: Path, as_of: date) -> DataSpan:
-    from churn_assets.contract import SOURCES
-
-    landing = base / "landing"
-    every = _days_with_files(landing, list(SOURCES))
-    if not every:
-        raise CliError(
-            f"no landing files in {landing}",
-            "expected landing/orders/YYYY-MM-DD.csv|jsonl|parquet, or an export to prepare with --source / --mapping",
-        )
-    orders = [d for d in _days_with_files(landing, ("orders",)) if d <= as_of]
-    if not orders:
-        raise CliError(f"no orders on or before {as_of}", f"orders files in {landing / 'orders'} start on "
-                       f"{min(_days_with_files(landing, ('orders',)), default='(none)')}")
-    today = date.today()
-    if as_of > today:
-        raise CliError(f"as-of date {as_of} is in the future", f"today is {today}")
-    until, beyond = _prepared_until(landing)
-    # an export prepared up to `until` that has rows after it covers every day up to `until`, quiet days too
-    covered = max(every[-1], until) if until and beyond else every[-1]
-    if as_of > covered:
-        raise CliError(
-            f"as-of date {as_of} is after the last day of data ({covered})",
-            f"the landing files were prepared from your export up to {until}: pass --mapping / --source again "
-            f"to prepare them up to {as_of}" if until and until < as_of else
-            "days without files would count as days without orders; pick a day the data covers",
-        )
-    activity = _days_with_files(landing, ("orders", "events"))
-    return DataSpan(every[0], activity[0], [d for d in every if d <= as_of])
-
-
-def min_days_for_training(horizon: int, step: int, min_history: int, n_test: int, n_valid: int, embargo: bool) -> int:
-    """The fewest days of data (first day .. as-of date, inclusive) that give a train / valid / test split:
-    the same as-of grid as features/as_of_dates.sql and the same rule as ml.splits.time_split."""
-    from churn_assets.ml.splits import time_split
-
-    for span in range(min_history + horizon + 1, 20_000):
-        last = span - 1  # day numbers 0 .. last
-        grid = [last - k * step for k in range(0, last // step + 1) if last - k * step >= min_history]
-        labelled = [date.fromordinal(1 + d) for d in grid if d + horizon <= last]
-        try:
-            time_split(labelled, horizon, n_test, n_valid, embargo)
-            return span
-        except ValueError:
-            continue
-    raise ValueError("no span of data is long enough for these settings")
-
-
-# --------------------------------------------------------------------------------------------------
 # running the Dagster jobs
 
 
@@ -305,55 +198,11 @@ def _merge(*configs: dict) -> dict:
     return out
 
 
-def _ingest_log(base: Path) -> dict[tuple[str, date], tuple[int, datetime]]:
-    """(kind, day) -> (files, ingested_at) of earlier ingestions (raw.ingest_log), empty for a new warehouse."""
-    import duckdb
-
-    db = base / "churn.duckdb"
-    if not db.exists():
-        return {}
-    with duckdb.connect(str(db), read_only=True) as con:
-        if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
-                           "AND table_name = 'ingest_log'").fetchall()[0][0]:
-            return {}
-        rows = con.execute("SELECT kind, partition_date, files, ingested_at FROM raw.ingest_log").fetchall()
-    return {(kind, day): (files, at) for kind, day, files, at in rows}
-
-
-def kinds_to_ingest(base: Path, days: Sequence[date], logged: dict) -> list[str]:
-    """Kinds with landing files on these days, or with files ingested before (so that removed files are
-    noticed). A source the shop does not provide is not ingested day by day: its raw table stays empty."""
-    from churn_assets.contract import INGEST_ORDER
-
-    present = {k for k in INGEST_ORDER if any(d <= days[-1] for d in _days_with_files(base / "landing", (k,)))}
-    before = {kind for (kind, _), (files, _) in logged.items() if files > 0}
-    return [k for k in INGEST_ORDER if k in present | before]
-
-
-def stale_days(base: Path, days: Sequence[date], kinds: Sequence[str], logged: dict) -> list[date]:
-    """Days whose landing files changed since they were ingested (or were never ingested): a kind's file
-    count differs from raw.ingest_log's, or a file is newer than the partition's ingestion."""
-    from churn_assets.ingest.read_files import partition_files
-
-    stale = []
-    for day in days:
-        for kind in kinds:
-            files = partition_files(base / "landing", kind, day)
-            entry = logged.get((kind, day))
-            newest = max((datetime.fromtimestamp(f.stat().st_mtime, timezone.utc).replace(tzinfo=None) for f in files),
-                         default=None)
-            if entry is None or entry[0] != len(files) or (newest is not None and newest >= entry[1]):
-                stale.append(day)
-                break
-    return stale
-
-
 def _ingest(runner: Runner, span: DataSpan) -> None:
     from churn_assets.pipeline import RANGE_END, RANGE_START
 
-    logged = _ingest_log(runner.base)
-    kinds = kinds_to_ingest(runner.base, span.days, logged)
-    todo = stale_days(runner.base, span.days, kinds, logged)
+    plan = ingest_plan(runner.base, span)
+    kinds, todo = plan.kinds, plan.days
     if not todo:
         _log(f"step: ingestion skipped: the {len(span.days)} landing days up to {span.days[-1]} are ingested and unchanged")
         return
@@ -364,13 +213,6 @@ def _ingest(runner: Runner, span: DataSpan) -> None:
         tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()},
         asset_selection=[runner.dg.AssetKey(["raw", k]) for k in kinds],
     )
-
-
-def _set_partition_start(first: date) -> None:
-    """Daily partitions must start on the shop's first day (env CHURN_START_DATE, read at import)."""
-    current = os.environ.get("CHURN_START_DATE")
-    if current is None or date.fromisoformat(current) > first:
-        os.environ["CHURN_START_DATE"] = first.isoformat()
 
 
 def _out_format(out: Path | None) -> str:
@@ -424,28 +266,12 @@ def _check_training_set(base: Path) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     _out_format(args.out)
-    base = _use_data_dir(args.data_dir)
+    base = use_data_dir(args.data_dir)
     as_of: date = args.as_of
-    _prepare_landing(base, as_of, args.source, args.mapping)
-    span = _check_span(base, as_of)
-
-    from churn_assets.resources import PipelineSettings
-
-    defaults = PipelineSettings.model_fields
-    horizon = args.horizon_days or defaults["horizon_days"].default
-    step = args.as_of_step_days or defaults["as_of_step_days"].default
-    need = min_days_for_training(
-        horizon, step, defaults["min_history_days"].default, defaults["n_test_dates"].default,
-        defaults["n_valid_dates"].default, defaults["embargo"].default,
-    )
-    have = (as_of - span.first_activity).days + 1
-    if have < need:
-        raise CliError(
-            f"too little history to train: {have} days of orders/events up to {as_of}, at least {need} needed",
-            f"with horizon {horizon} days and as-of dates every {step} days; use an as-of date on or after "
-            f"{span.first_activity + timedelta(days=need - 1)}, or a shorter --horizon-days",
-        )
-    _set_partition_start(span.first)
+    prepare_landing_files(base, as_of, args.source, args.mapping, _log)
+    span = check_span(base, as_of)
+    check_training_history(span, as_of, args.horizon_days, args.as_of_step_days)
+    set_partition_start(span.first)
     _log(f"data directory {base}: landing days {span.first} .. {span.days[-1]}, as of {as_of}")
     runner = Runner(base)
     settings = _settings_config(
@@ -482,13 +308,13 @@ def _champion_settings() -> dict[str, int]:
 def cmd_score(args: argparse.Namespace) -> int:
     started = time.monotonic()
     _out_format(args.out)
-    base = _use_data_dir(args.data_dir or Path(os.environ.get("CHURN_DATA_DIR", "data")))
+    base = use_data_dir(args.data_dir or Path(os.environ.get("CHURN_DATA_DIR", "data")))
     as_of: date = args.as_of
     if not (base / "churn.duckdb").exists():
         raise CliError(f"{base} has no warehouse yet", "run `churn run` on this data directory first")
-    _prepare_landing(base, as_of, args.source, args.mapping)
-    span = _check_span(base, as_of)
-    _set_partition_start(span.first)
+    prepare_landing_files(base, as_of, args.source, args.mapping, _log)
+    span = check_span(base, as_of)
+    set_partition_start(span.first)
     trained = _champion_settings()
     if args.lookback_days is not None:
         trained["lookback_days"] = args.lookback_days
@@ -525,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
     try:
         return COMMANDS[args.command](args)
-    except CliError as exc:
+    except (CliError, DataDirError) as exc:
         print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
         if exc.cause:
             print(f"  cause: {exc.cause}", file=sys.stderr)

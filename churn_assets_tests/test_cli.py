@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from churn_assets import cli
+from churn_assets.data_dir import min_days_for_training
 from churn_assets.ml.reasons import NO_SINGLE_FACTOR
 from churn_assets.ml.splits import time_split
 from churn_assets_tests.sql_fixtures import AS_OF, build_models, empty_db, frame, insert_rows, scenario_db
@@ -105,7 +106,7 @@ def test_as_of_outside_the_data(tmp_path, capsys):
 def test_too_little_history_says_how_many_days_are_needed(tmp_path, capsys):
     write_orders(tmp_path / "landing", date(2026, 1, 1), 60)
     rc, _, err = run_cli(capsys, "run", "--data-dir", tmp_path, "--as-of", "2026-03-01")
-    need = cli.min_days_for_training(30, 7, 28, 2, 2, True)
+    need = min_days_for_training(30, 7, 28, 2, 2, True)
     first_ok = date(2026, 1, 1) + timedelta(days=need - 1)
     assert_error(rc, err, "too little history to train: 60 days", f"at least {need} needed", f"on or after {first_ok}")
     assert not (tmp_path / "churn.duckdb").exists()  # nothing ran
@@ -141,7 +142,7 @@ def labelled_dates(n_days: int, horizon: int, step: int) -> list[date]:
 
 @pytest.mark.parametrize("horizon, step", [(30, 7), (14, 7), (30, 14)])
 def test_min_days_for_training_is_the_fewest_days_the_split_accepts(horizon, step):
-    need = cli.min_days_for_training(horizon, step, 28, 2, 2, True)
+    need = min_days_for_training(horizon, step, 28, 2, 2, True)
     time_split(labelled_dates(need, horizon, step), horizon, 2, 2, True)  # enough: no error
     with pytest.raises(ValueError):
         time_split(labelled_dates(need - 1, horizon, step), horizon, 2, 2, True)

@@ -28,7 +28,7 @@ import duckdb
 from churn_assets.sources.convert import Params, blank_to_null, timestamp_expr
 from churn_assets.sources.dataset_files import find_files, require_columns
 from churn_assets.sources.errors import SourceError
-from churn_assets.sources.prepared import case_of, create_prepared, insert_malformed
+from churn_assets.sources.prepared import case_of, create_prepared, insert_malformed, insert_users_from_orders
 from churn_assets.sources.read_input import InputTable, load_input, quote_ident
 from churn_assets.sources.report import KindReport, PrepareReport
 
@@ -158,13 +158,7 @@ def _users(con: duckdb.DuckDBPyConnection, report: PrepareReport, customer_table
     users = report.kinds.setdefault("users", KindReport(
         "users", derived_from="olist_customers_dataset + orders (customer_unique_id; first purchase = sign-up)"))
     users.files = [str(t.path) for t in customer_tables]
-    target = create_prepared(con, "users")
-    con.execute(
-        f"INSERT INTO {target} (user_id, signup_ts, region, _file, _row, _n_input, _outcome) "
-        "SELECT user_id, min(ts), arg_min(region, ts), arg_min(_file, ts), arg_min(_row, ts), 1, 'ok' "
-        "FROM olist_orders_checked WHERE _reason IS NULL GROUP BY user_id"
-    )
-    users.rows_read = con.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
+    users.rows_read = insert_users_from_orders(con, "olist_orders_checked", "user_id", "region", "_reason IS NULL")
 
 
 def _reviews(con: duckdb.DuckDBPyConnection, input_dir: Path, report: PrepareReport) -> None:

@@ -24,7 +24,7 @@ import duckdb
 
 from churn_assets.sources.convert import Params, blank_to_null, text_sql, timestamp_sql
 from churn_assets.sources.dataset_files import find_files, header_columns, load_all, require_columns
-from churn_assets.sources.prepared import case_of, create_prepared, insert_malformed
+from churn_assets.sources.prepared import case_of, create_prepared, insert_malformed, insert_users_from_orders
 from churn_assets.sources.read_input import quote_ident
 from churn_assets.sources.report import KindReport, PrepareReport
 
@@ -118,12 +118,6 @@ def prepare(con: duckdb.DuckDBPyConnection, input_dir: Path, report: PrepareRepo
     )
     insert_malformed(con, "orders", orders.files)
     users = report.kinds.setdefault("users", KindReport("users", derived_from="orders (first invoice = sign-up, country = region)"))
-    target = create_prepared(con, "users")
-    con.execute(
-        f"INSERT INTO {target} (user_id, signup_ts, region, _file, _row, _n_input, _outcome) "
-        "SELECT customer, min(ts), arg_min(country, ts), arg_min(_file, ts), arg_min(_row, ts), 1, 'ok' "
-        "FROM retail_checked WHERE _outcome = 'ok' GROUP BY customer"
-    )
-    users.rows_read = con.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
+    users.rows_read = insert_users_from_orders(con, "retail_checked", "customer", "country", "_outcome = 'ok'")
     con.execute("DROP TABLE retail_lines")
     con.execute("DROP TABLE retail_checked")

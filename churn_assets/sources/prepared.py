@@ -49,6 +49,22 @@ def insert_malformed(con: duckdb.DuckDBPyConnection, kind: str, files: list[str]
     )
 
 
+def insert_users_from_orders(con: duckdb.DuckDBPyConnection, orders: str, user_id: str, region: str, accepted: str) -> int:
+    """prepared_users derived from the accepted orders (exports without sign-up dates): a user signs up with
+    their first order, in that order's region, and points back at that order's input row. Returns the number
+    of users.
+
+    `orders`, `user_id`, `region` and `accepted` are the adapter's own table, columns and condition, never
+    user text."""
+    target = create_prepared(con, "users")
+    con.execute(
+        f"INSERT INTO {target} (user_id, signup_ts, region, _file, _row, _n_input, _outcome) "
+        f"SELECT {user_id}, min(ts), arg_min({region}, ts), arg_min(_file, ts), arg_min(_row, ts), 1, 'ok' "
+        f"FROM {orders} WHERE {accepted} GROUP BY {user_id}"
+    )
+    return con.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
+
+
 def timestamp_checks(kind: str, column: str, typed: str, given: str, unparseable: str) -> list[tuple[str, str, str]]:
     """(condition, reason, field) that set a row aside before it can be given a landing day."""
     return [

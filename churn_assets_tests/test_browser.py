@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from churn_assets.definitions import build_definitions
+from churn_assets.instance import write_dagster_yaml
 from churn_assets.local_servers import (
     HOST, dagster_dev_args, free_port, mlflow_ui_args, server_env, start_server, stop_server, wait_http,
 )
@@ -34,16 +35,6 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
 ]
-# The UI only shows what the test materialized: runs that sensors request in dagster dev stay queued.
-DAGSTER_YAML = """\
-telemetry:
-  enabled: false
-concurrency:
-  pools:
-    default_limit: 1
-  runs:
-    max_concurrent_runs: 0
-"""
 UI_TIMEOUT_MS = 90_000  # a loaded CI machine renders slowly
 expect.set_options(timeout=UI_TIMEOUT_MS)
 
@@ -61,8 +52,8 @@ class Stack:
 def stack(tmp_path_factory):
     base = tmp_path_factory.mktemp("browser_shop")
     home = base / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    # the UI only shows what the test materialized: runs that sensors request in dagster dev stay queued
+    write_dagster_yaml(home, max_concurrent_runs=0)
     logs = base / "logs"
     logs.mkdir()
     env = server_env({"CHURN_DATA_DIR": str(base), "DAGSTER_HOME": str(home), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})

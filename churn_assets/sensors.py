@@ -9,11 +9,10 @@ import hashlib
 import json
 import os
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, TypeVar
 
 import dagster as dg
 import duckdb as duckdb_lib
@@ -43,24 +42,35 @@ def settle_seconds() -> float:
     return float(os.environ.get(SETTLE_ENV) or DEFAULT_SETTLE_S)
 
 
-class WarehouseBusy(Exception):
-    """Another process holds the DuckDB write lock."""
+T = TypeVar("T")
 
 
-@contextmanager
-def read_warehouse(warehouse: DuckDBWarehouse, wait_s: float = 1.0) -> Iterator[duckdb_lib.DuckDBPyConnection | None]:
-    """A short read-only connection, None when the file does not exist yet; WarehouseBusy when a run writes."""
+def churn_sensor(job, description: str) -> Callable[[Callable], dg.SensorDefinition]:
+    """dg.sensor for `job` (an asset job), named after the function, with what every sensor here shares: the tick
+    interval (CHURN_SENSOR_INTERVAL_S) and running as soon as the code location loads."""
+    return dg.sensor(
+        job=job,
+        minimum_interval_seconds=_interval(),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=description,
+    )
+
+
+def read_or_busy(
+    warehouse: DuckDBWarehouse, read: Callable[[duckdb_lib.DuckDBPyConnection], T], default: T, wait_s: float = 1.0
+) -> tuple[T, str | None]:
+    """(read(con) on a short read-only connection, None); `default` while the warehouse file does not exist yet.
+    When a run holds the write lock: (default, why), and the sensor skips the tick; the next tick tries again."""
     if not Path(warehouse.path).exists():
-        yield None
-        return
+        return default, None
     quick = DuckDBWarehouse(path=warehouse.path, lock_timeout_s=wait_s, threads=1)
     try:
         with quick.connect(read_only=True) as con:
-            yield con
+            return read(con), None
     except duckdb_lib.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise WarehouseBusy(f"{warehouse.path} is locked by a writer") from exc
-        raise
+        if "lock" not in str(exc).lower():
+            raise
+        return default, f"{warehouse.path} is locked by a writer"
 
 
 def _has_table(con: duckdb_lib.DuckDBPyConnection, table: str) -> bool:
@@ -175,13 +185,16 @@ def ingest_requests(files: list[LandingFile], landing: Path) -> list[dg.RunReque
     return requests
 
 
-def already_ingested(warehouse: DuckDBWarehouse, files: list[LandingFile]) -> list[LandingFile]:
-    """Files whose (kind, day) partition raw.ingest_log shows ingested after the file's last change."""
-    with read_warehouse(warehouse) as con:
-        if con is None or not _has_table(con, "raw.ingest_log"):
-            return []
-        rows = con.execute("SELECT kind, partition_date, ingested_at FROM raw.ingest_log").fetchall()
-    log = {(kind, day): at for kind, day, at in rows}
+def ingest_times(con: duckdb_lib.DuckDBPyConnection) -> dict[tuple[str, date], datetime]:
+    """(kind, day) -> when raw.ingest_log last ingested that partition."""
+    if not _has_table(con, "raw.ingest_log"):
+        return {}
+    rows = con.execute("SELECT kind, partition_date, ingested_at FROM raw.ingest_log").fetchall()
+    return {(kind, day): at for kind, day, at in rows}
+
+
+def already_ingested(log: dict[tuple[str, date], datetime], files: list[LandingFile]) -> list[LandingFile]:
+    """Files whose (kind, day) partition the ingest log shows ingested after the file's last change."""
     done = []
     for f in files:
         ingested_at = log.get((f.rel.split("/")[0], f.day))
@@ -191,11 +204,8 @@ def already_ingested(warehouse: DuckDBWarehouse, files: list[LandingFile]) -> li
     return done
 
 
-@dg.sensor(
-    name="landing_files_sensor",
+@churn_sensor(
     job=ingest_job,
-    minimum_interval_seconds=_interval(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
     description="New or changed files under <data dir>/landing/<kind>/ start ingest_job for exactly the days they "
     "touch (one run per block of consecutive days). A file is taken once settled: unchanged since the previous "
     "tick or last modified CHURN_LANDING_SETTLE_S (default 60) seconds ago; hidden and *.tmp / *.part names are "
@@ -208,10 +218,10 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, duckdb: DuckDBWare
     ready, pending = ready_files(files, cursor, time.time(), settle_seconds())
     if context.cursor is None and ready:
         # first tick on this instance: files that an earlier run (make run, the UI) ingested are not redone
-        try:
-            done = already_ingested(duckdb, ready)
-        except WarehouseBusy as exc:
-            return dg.SkipReason(f"first look at the landing files waits for the warehouse: {exc}")
+        log, busy = read_or_busy(duckdb, ingest_times, default={})
+        if busy:
+            return dg.SkipReason(f"first look at the landing files waits for the warehouse: {busy}")
+        done = already_ingested(log, ready)
         cursor.seen |= {f.rel: f.fingerprint for f in done}
         ready = [f for f in ready if f.rel not in cursor.seen]
         if done:
@@ -272,11 +282,8 @@ def champion_version(tracking: MlflowTracking) -> str | None:
     return str(mv.version)
 
 
-@dg.sensor(
-    name="champion_alias_sensor",
+@churn_sensor(
     job=daily_score_job,
-    minimum_interval_seconds=_interval(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
     description="When the MLflow alias churn_model@champion moves to another version, re-score the newest day "
     "with data (daily_score_job) unless that day's risk list already comes from the new version.",
 )
@@ -286,12 +293,14 @@ def champion_alias_sensor(context: dg.SensorEvaluationContext, duckdb: DuckDBWar
         return dg.SkipReason(f"no model has the alias {mlflow.champion_uri()} yet")
     if version == context.cursor:
         return dg.SkipReason(f"champion still version {version}")
-    try:
-        with read_warehouse(duckdb) as con:
-            day = newest_data_day(con) if con is not None else None
-            already = day is not None and scored_by(con, day, version)
-    except WarehouseBusy as exc:
-        return dg.SkipReason(f"champion moved to version {version}; warehouse busy, retrying next tick: {exc}")
+
+    def newest_day_and_whether_scored(con: duckdb_lib.DuckDBPyConnection) -> tuple[date | None, bool]:
+        day = newest_data_day(con)
+        return day, day is not None and scored_by(con, day, version)
+
+    (day, already), busy = read_or_busy(duckdb, newest_day_and_whether_scored, default=(None, False))
+    if busy:
+        return dg.SkipReason(f"champion moved to version {version}; warehouse busy, retrying next tick: {busy}")
     if day is None:
         return dg.SensorResult(cursor=version, skip_reason=dg.SkipReason("no ingested data to score"))
     if already:
@@ -321,21 +330,16 @@ def newest_drift(con: duckdb_lib.DuckDBPyConnection) -> tuple[date, list[tuple]]
     return day, rows
 
 
-@dg.sensor(
-    name="drift_sensor",
+@churn_sensor(
     job=retrain_job,
-    minimum_interval_seconds=_interval(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
     description="Reads the PSI figures of the newest scored day (monitoring.drift, written by monitoring/drift in "
     "daily_score_job). When a main feature's or the score's PSI exceeds CHURN_DRIFT_PSI_THRESHOLD (default 0.2) "
     "it requests retrain_job once for that measurement, with the PSI figures as run tags.",
 )
 def drift_sensor(context: dg.SensorEvaluationContext, duckdb: DuckDBWarehouse):
-    try:
-        with read_warehouse(duckdb) as con:
-            found = newest_drift(con) if con is not None else None
-    except WarehouseBusy as exc:
-        return dg.SkipReason(f"warehouse busy, retrying next tick: {exc}")
+    found, busy = read_or_busy(duckdb, newest_drift, default=None)
+    if busy:
+        return dg.SkipReason(f"warehouse busy, retrying next tick: {busy}")
     if found is None:
         return dg.SkipReason("no drift measured yet (monitoring/drift runs in daily_score_job)")
     day, rows = found

@@ -1,6 +1,7 @@
 """Checks on the daily risk list: every active user exactly once; tier shares within configured bounds."""
 
 from datetime import date
+from typing import Callable
 
 import dagster as dg
 from pydantic import Field
@@ -32,14 +33,20 @@ def risk_list_days(context: dg.AssetCheckExecutionContext) -> list[date]:
     return [date.fromisoformat(k) for k in context.op_execution_context.partition_keys]
 
 
-@dg.asset_check(
-    asset=RISK_LIST, name="every_active_user_once", partitions_def=daily_partitions, pool=DUCKDB_POOL,
-    description="The day's risk list holds each user in scope at that day (features/active_users.sql with the "
-    "pipeline settings) exactly once: none missing, none extra, none twice.",
-)
+def risk_list_check(fn: Callable[..., dg.AssetCheckResult]) -> dg.AssetChecksDefinition:
+    """An asset check on scoring/risk_list, named after the function and described by its docstring (as one line):
+    checked per daily partition like the list, holding a slot of the DuckDB pool."""
+    description = " ".join(fn.__doc__.split())
+    check = dg.asset_check(asset=RISK_LIST, partitions_def=daily_partitions, pool=DUCKDB_POOL, description=description)
+    return check(fn)
+
+
+@risk_list_check
 def every_active_user_once(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBWarehouse, settings: PipelineSettings
 ) -> dg.AssetCheckResult:
+    """The day's risk list holds each user in scope at that day (features/active_users.sql with the pipeline
+    settings) exactly once: none missing, none extra, none twice."""
     totals = {"active users": 0, "listed rows": 0, "missing": 0, "not active": 0, "listed twice": 0}
     failing = []
     with duckdb.connect() as con:  # read-write: the active users are computed in a scratch in-memory catalog
@@ -61,14 +68,12 @@ def every_active_user_once(
     )
 
 
-@dg.asset_check(
-    asset=RISK_LIST, name="tier_shares_within_bounds", partitions_def=daily_partitions, pool=DUCKDB_POOL,
-    description="Share of the day's users in each tier within [min, max] from the check's config (defaults: high "
-    "0-50%, medium 0-90%, low 5-100%); a warning when outside.",
-)
+@risk_list_check
 def tier_shares_within_bounds(
     context: dg.AssetCheckExecutionContext, config: TierShareConfig, duckdb: DuckDBWarehouse
 ) -> dg.AssetCheckResult:
+    """Share of the day's users in each tier within [min, max] from the check's config (defaults: high 0-50%,
+    medium 0-90%, low 5-100%); a warning when outside."""
     days = risk_list_days(context)
     with duckdb.connect(read_only=True) as con:
         counts = dict(con.execute(

@@ -71,15 +71,27 @@ def log_model_run(
     return run.info.run_id, info.model_uri
 
 
-def load_champion(tracking: MlflowTracking) -> tuple[ChurnModel, Any] | None:
-    """The model behind `<registered_model>@champion` and its version, or None when there is none yet."""
-    client = tracking.client()
+def champion_version(tracking: MlflowTracking) -> Any | None:
+    """The model version `<registered_model>@champion` points at (without loading it), or None when there is none."""
     try:
-        mv = client.get_model_version_by_alias(tracking.registered_model, tracking.champion_alias)
+        return tracking.client().get_model_version_by_alias(tracking.registered_model, tracking.champion_alias)
     except MlflowException:
         return None
-    pyfunc = mlflow.pyfunc.load_model(tracking.champion_uri())
-    return pyfunc.unwrap_python_model().model, mv
+
+
+def load_model_version(tracking: MlflowTracking, mv: Any) -> ChurnModel:
+    """The model of one registered version (by number: the alias may move meanwhile)."""
+    tracking.setup()
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{tracking.registered_model}/{mv.version}")
+    return pyfunc.unwrap_python_model().model
+
+
+def load_champion(tracking: MlflowTracking) -> tuple[ChurnModel, Any] | None:
+    """The model behind `<registered_model>@champion` and its version, or None when there is none yet."""
+    mv = champion_version(tracking)
+    if mv is None:
+        return None
+    return load_model_version(tracking, mv), mv
 
 
 def apply_decision(tracking: MlflowTracking, decision: ChampionDecision, extra_tags: dict[str, str] | None = None) -> str | None:

@@ -78,3 +78,20 @@ class Shop:
 def make_shop(base: Path, n_users: int = 1500, n_days: int = 170, seed: int = 11) -> Shop:
     simulate_shop(base, ShopConfig(n_users=n_users, n_days=n_days, seed=seed))
     return Shop(base, build_definitions(), dg.DagsterInstance.ephemeral())
+
+
+def register_inverted_champion(shop) -> str:
+    """A logistic regression fitted on flipped labels, registered and given the champion alias."""
+    from churn_assets.ml.champion import Candidate, ChampionDecision
+    from churn_assets.ml.dataset import split_frames
+    from churn_assets.ml.models.registry import create_model
+    from churn_assets.resources import MlflowTracking
+    from churn_assets.tracking import apply_decision, log_model_run
+
+    frames = split_frames(shop.query("SELECT * FROM marts.training_set"))
+    X, y = frames["train"]
+    model = create_model("logistic").fit(X, 1 - y)
+    tracking = MlflowTracking()
+    run_id, uri = log_model_run(tracking, model, "inverted", {"model": "inverted"}, {}, X)
+    broken = Candidate("inverted_logistic", 0.0, 0.0, run_id, uri)
+    return apply_decision(tracking, ChampionDecision(broken, None, True, "test: a broken champion"))

@@ -11,7 +11,7 @@ import pytest
 from churn_assets.checks.model import CHAMPION_CHECK
 from churn_assets.partitions import daily_partitions
 from churn_assets.pipeline import RANGE_END, RANGE_START
-from churn_assets_tests.pipeline_fixtures import data_dir_env, make_shop
+from churn_assets_tests.pipeline_fixtures import data_dir_env, make_shop, register_inverted_champion
 
 # One worker builds the module's shop once: split across workers, each would build (and train) its own.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("asset_checks")]
@@ -190,23 +190,6 @@ def test_risk_list_checks(shop):
     assert (figures(once)["missing"], figures(once)["listed twice"], figures(once)["not active"]) == (1, 1, 0)
     shares = broken[("scoring/risk_list", "tier_shares_within_bounds")]
     assert not shares.passed and figures(shares)["outside bounds"] == "high"
-
-
-def register_inverted_champion(shop) -> str:
-    """A logistic regression fitted on flipped labels, registered and given the champion alias."""
-    from churn_assets.ml.champion import Candidate, ChampionDecision
-    from churn_assets.ml.dataset import split_frames
-    from churn_assets.ml.models.registry import create_model
-    from churn_assets.resources import MlflowTracking
-    from churn_assets.tracking import apply_decision, log_model_run
-
-    frames = split_frames(shop.query("SELECT * FROM marts.training_set"))
-    X, y = frames["train"]
-    model = create_model("logistic").fit(X, 1 - y)
-    tracking = MlflowTracking()
-    run_id, uri = log_model_run(tracking, model, "inverted", {"model": "inverted"}, {}, X)
-    broken = Candidate("inverted_logistic", 0.0, 0.0, run_id, uri)
-    return apply_decision(tracking, ChampionDecision(broken, None, True, "test: a broken champion"))
 
 
 def test_a_broken_champion_cannot_score(shop):

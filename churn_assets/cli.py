@@ -322,8 +322,12 @@ def cmd_score(args: argparse.Namespace) -> int:
     runner = Runner(base)
     settings = _settings_config(until_date=as_of.isoformat(), **trained)
     _ingest(runner, span)
+    from churn_assets.assets.text import NEW_REVIEW_SCORES
+
     staging = [key for key in runner.defs.resolve_asset_graph().get_all_asset_keys() if key.path[0] == "staging"]
-    runner.run("build_job", "refreshing staging tables", settings, asset_selection=staging)
+    # reviews since the text model's last run get their scores from the saved model, as in daily_score_job
+    runner.run("build_job", "refreshing staging tables, scoring new reviews", settings,
+               asset_selection=[*staging, NEW_REVIEW_SCORES])
     runner.run("score_job", f"scoring every active user at {as_of}", settings, tags={"dagster/partition": as_of.isoformat()})
     _write_list(base, as_of, args.out)
     _log(f"done in {time.monotonic() - started:.0f}s")

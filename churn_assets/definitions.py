@@ -11,7 +11,7 @@ from churn_assets.assets.labels import training_set
 from churn_assets.assets.monitoring import realized_churn
 from churn_assets.assets.scoring import scored_risk_list
 from churn_assets.assets.sql_models import sql_assets
-from churn_assets.assets.text import review_negativity
+from churn_assets.assets.text import new_review_scores, review_negativity
 from churn_assets.assets.training import champion, trained_models
 from churn_assets.checks import asset_checks
 from churn_assets.jobs import build_job, daily_score_job, ingest_job, monitoring_job, retrain_job, score_job, train_job
@@ -27,7 +27,7 @@ def build_definitions(
 ) -> dg.Definitions:
     """Definitions with default resources (paths under the data directory), or the ones given (tests)."""
     return dg.Definitions(
-        assets=[*ingest_assets, *sql_assets, training_set, review_negativity, trained_models, champion, evaluation, scored_risk_list, realized_churn, drift],
+        assets=[*ingest_assets, *sql_assets, training_set, review_negativity, new_review_scores, trained_models, champion, evaluation, scored_risk_list, realized_churn, drift],
         asset_checks=asset_checks,
         jobs=[ingest_job, build_job, train_job, score_job, monitoring_job, daily_score_job, retrain_job],
         schedules=[daily_scoring_schedule, weekly_retrain_schedule],

@@ -6,6 +6,7 @@ Steps of a run execute one after another in one process: DuckDB takes one writer
 
 import dagster as dg
 
+from churn_assets.assets.text import NEW_REVIEW_SCORES
 from churn_assets.checks.model import CHAMPION_CHECK
 from churn_assets.partitions import daily_partitions
 
@@ -46,14 +47,18 @@ monitoring_job = dg.define_asset_job(
 # The daily run must see the day's new rows: scoring computes features from staging.* (full refreshes
 # of raw.*), so staging is rebuilt first; then the partition is scored and its drift measured. The
 # realized-churn report is refreshed in the same run, so a list is measured on the day its horizon passes.
-# The review-text model is not retrained daily (minutes of fine-tuning): reviews that arrived since its
-# last run count in the review features but carry no text score until retrain_job reruns it.
+# The review-text model is not retrained daily (minutes of fine-tuning), but a fresh complaint is a strong
+# churn signal: ml/new_review_scores scores the reviews that arrived since its last run with the saved
+# model (seconds) before the risk list reads the text features; retrain_job still rewrites every score.
 daily_score_job = dg.define_asset_job(
     "daily_score_job",
-    selection=dg.AssetSelection.groups("staging", "scoring", "drift", "monitoring") | CHAMPION_GATE,
+    selection=dg.AssetSelection.groups("staging", "scoring", "drift", "monitoring")
+    | dg.AssetSelection.assets(NEW_REVIEW_SCORES)
+    | CHAMPION_GATE,
     partitions_def=daily_partitions,
-    description="Refresh staging from raw.*, score every active user for the partition's day with the champion, "
-    "measure that day's drift (PSI) against the training window, and refresh the realized churn of earlier lists.",
+    description="Refresh staging from raw.*, score new reviews with the saved text model, score every active user "
+    "for the partition's day with the champion, measure that day's drift (PSI) against the training window, and "
+    "refresh the realized churn of earlier lists.",
     executor_def=dg.in_process_executor,
 )
 # Retraining on a stale training set would refit the same rows: the weekly (and drift-triggered)

@@ -39,3 +39,8 @@ def dagster_home(base: Path | None = None) -> Path:
 
 def reports_dir(base: Path | None = None) -> Path:
     return (base or data_dir()) / "reports"
+
+
+def text_model_dir(base: Path | None = None) -> Path:
+    """The fitted review-text model that wrote ml.review_negativity (scores later reviews daily)."""
+    return (base or data_dir()) / "models" / "review_text"

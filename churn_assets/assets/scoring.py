@@ -48,7 +48,8 @@ def export(df: pd.DataFrame, day: date) -> dict[str, str]:
 
 @dg.asset(
     key=dg.AssetKey(["scoring", "risk_list"]),
-    deps=[dg.AssetKey(["ml", "champion"]), dg.AssetKey(["staging", "orders"])],
+    # the day's new reviews carry text scores (ml/new_review_scores) before features are read
+    deps=[dg.AssetKey(["ml", "champion"]), dg.AssetKey(["staging", "orders"]), dg.AssetKey(["ml", "new_review_scores"])],
     partitions_def=daily_partitions,
     group_name="scoring",
     pool=DUCKDB_POOL,  # DuckDB takes one process at a time

@@ -1,6 +1,9 @@
-"""Review-text model: a BERT-family encoder fine-tuned to read a bad experience in the review wording."""
+"""Review-text model: a BERT-family encoder fine-tuned to read a bad experience in the review wording;
+the fitted model is kept so that the daily run scores reviews that arrive between retrainings."""
 
+import shutil
 import time
+from pathlib import Path
 
 import dagster as dg
 import mlflow as mlflow_lib
@@ -8,6 +11,8 @@ import pandas as pd
 from pydantic import Field
 from sklearn.metrics import roc_auc_score
 
+from churn_assets import paths
+from churn_assets.ml.text import STATE_JSON
 from churn_assets.resources import DUCKDB_POOL, DuckDBWarehouse, MlflowTracking
 from churn_assets.warehouse import REVIEW_NEGATIVITY, ensure_review_negativity, replace_table
 
@@ -22,6 +27,28 @@ class TextModelConfig(dg.Config):
     max_train_texts: int = Field(default=4000, description="training reviews are subsampled to this many")
     holdout_share: float = Field(default=0.3, description="newest share of rated reviews held out for evaluation")
     seed: int = 7
+
+
+NEW_REVIEW_SCORES = dg.AssetKey(["ml", "new_review_scores"])
+UNSCORED_REVIEWS_SQL = Path(__file__).resolve().parent.parent / "queries" / "unscored_reviews.sql"
+
+
+def saved_model_dir(duckdb: DuckDBWarehouse) -> Path:
+    """The fitted text model lives beside the warehouse whose ml.review_negativity it wrote
+    (<data dir>/models/review_text by default)."""
+    return paths.text_model_dir(Path(duckdb.path).resolve().parent)
+
+
+def save_replacing(model, folder: Path) -> None:
+    """Write the model next to the old one, then swap the folders: no reader sees a half-written model."""
+    writing, old = folder.with_name(folder.name + ".writing"), folder.with_name(folder.name + ".old")
+    shutil.rmtree(writing, ignore_errors=True)
+    model.save(writing)
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        folder.rename(old)
+    writing.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def time_holdout(rated: pd.DataFrame, share: float) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -39,6 +66,7 @@ def time_holdout(rated: pd.DataFrame, share: float) -> tuple[pd.DataFrame, pd.Da
     description="Fine-tunes the review-text encoder (default all-MiniLM-L6-v2, offline) to predict a bad "
     "experience (rating <= 2) from the wording, compares it with TF-IDF + logistic regression on the newest "
     "held-out reviews (own MLflow run), and writes P(bad experience) for every review to ml.review_negativity. "
+    "The fitted model is saved to <data dir>/models/review_text (ml/new_review_scores scores later reviews with it). "
     "Raw review texts are never logged to MLflow.",
     kinds={"pytorch", "mlflow"},
 )
@@ -51,9 +79,11 @@ def review_negativity(
             "WHERE text IS NOT NULL AND length(trim(text)) > 0"
         ).df()
     rated = reviews[reviews["rating"].notna()]
+    model_dir = saved_model_dir(duckdb)
     if not config.enabled or len(rated) < 50 or rated["rating"].le(2).nunique() < 2:
         why = "disabled" if not config.enabled else f"only {len(rated)} rated reviews with text"
         context.log.info(f"review-text model skipped ({why}); text features stay neutral")
+        shutil.rmtree(model_dir, ignore_errors=True)  # an older model must not score reviews of this table
         with duckdb.connect() as con:
             con.execute(f"DROP TABLE IF EXISTS {REVIEW_NEGATIVITY}")
             ensure_review_negativity(con)
@@ -78,6 +108,7 @@ def review_negativity(
     p_all = model.predict_proba(reviews["text"].tolist())
     score_seconds = time.monotonic() - started
     scores = reviews[["user_id", "ts", "review_date", "kind"]].assign(p_negative=p_all)
+    save_replacing(model, model_dir)
     with duckdb.connect() as con:
         replace_table(con, REVIEW_NEGATIVITY, scores)
 
@@ -94,6 +125,7 @@ def review_negativity(
             "batch_size": config.batch_size, "max_len": config.max_len, "fine_tune_layers": config.fine_tune_layers,
             "max_train_texts": config.max_train_texts, "train_reviews": len(train), "test_reviews": len(test),
             "train_until": str(train["ts"].max()), "device": str(info.get("device", "")),
+            "saved_model_dir": str(model_dir),  # the weights stay there, not copied per run (~90 MB)
         })
         mlflow_lib.log_metrics(metrics)
     context.log.info(f"review text model: AUC {auc_bert:.4f} vs TF-IDF {auc_tfidf:.4f} on {len(test)} held-out reviews")
@@ -106,5 +138,57 @@ def review_negativity(
             "heldout_reviews": len(test),
             "fit_seconds": round(fit_seconds, 1),
             "device": str(info.get("device", "")),
+            "saved_model_dir": str(model_dir),
+        }
+    )
+
+
+@dg.asset(
+    key=NEW_REVIEW_SCORES,
+    deps=[dg.AssetKey(["staging", "reviews"]), dg.AssetKey(["ml", "review_negativity"])],
+    group_name="text",
+    pool=DUCKDB_POOL,  # DuckDB takes one process at a time
+    description="Scores, with the review-text model saved by ml/review_negativity, the reviews in staging.reviews "
+    "that have no row in ml.review_negativity yet and appends them there (rows already scored are left alone). "
+    "Runs daily before scoring, so a complaint counts in the text features the day it arrives, not only after "
+    "the next retraining. Without a saved model (text model disabled or skipped) it does nothing.",
+    kinds={"pytorch", "duckdb"},
+)
+def new_review_scores(context: dg.AssetExecutionContext, duckdb: DuckDBWarehouse) -> dg.MaterializeResult:
+    model_dir = saved_model_dir(duckdb)
+    with duckdb.connect() as con:
+        ensure_review_negativity(con)
+        unscored = con.execute(UNSCORED_REVIEWS_SQL.read_text()).df()
+        if not (model_dir / STATE_JSON).exists():
+            why = f"no saved review-text model in {model_dir} (text model disabled or skipped)"
+            context.log.info(f"{why}: {len(unscored)} reviews keep a neutral text score")
+            return dg.MaterializeResult(metadata={"skipped": why, "unscored_reviews": len(unscored),
+                                                  "dagster/row_count": 0})
+        if unscored.empty:
+            return dg.MaterializeResult(metadata={"new_reviews": 0, "dagster/row_count": 0})
+
+        from churn_assets.ml.text import ReviewSentimentModel
+
+        started = time.monotonic()
+        model = ReviewSentimentModel.load(model_dir)
+        new = unscored[["user_id", "ts", "review_date", "kind"]].assign(
+            p_negative=model.predict_proba(unscored["text"].tolist())
+        )
+        con.register("_new_review_scores", new)
+        try:
+            con.execute(
+                f"INSERT INTO {REVIEW_NEGATIVITY} (user_id, ts, review_date, kind, p_negative) "
+                "SELECT user_id, ts, review_date, kind, p_negative FROM _new_review_scores"
+            )
+        finally:
+            con.unregister("_new_review_scores")
+    context.log.info(f"scored {len(new)} reviews that arrived since the text model's last run")
+    return dg.MaterializeResult(
+        metadata={
+            "new_reviews": len(new),
+            "dagster/row_count": len(new),
+            "mean_p_negative": float(new["p_negative"].mean()),
+            "first_review_date": str(new["review_date"].min())[:10],
+            "seconds": round(time.monotonic() - started, 1),
         }
     )

@@ -98,6 +98,10 @@ def test_daily_run_scores_a_complaint_that_arrived_after_training(tmp_path):
         shop.train(["logistic"])
         model_dir = tmp_path / "models" / "review_text"
         assert (model_dir / "text_model.json").exists()
+        # the saved model holds weights and parameters, never a review's text
+        texts = shop.query("SELECT DISTINCT text FROM staging.reviews WHERE length(text) > 30")["text"]
+        saved = [f.read_bytes() for f in model_dir.rglob("*") if f.is_file()]
+        assert len(texts) > 50 and not any(t.encode() in data for t in texts for data in saved)
         key = ["user_id", "ts", "kind"]
         before = shop.query("SELECT * FROM ml.review_negativity ORDER BY user_id, ts, kind")
         scored_texts = shop.query(

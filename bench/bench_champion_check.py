@@ -2,15 +2,18 @@
 
     .venv/bin/python bench/bench_champion_check.py --data-dir /path/to/trained/data/dir
     .venv/bin/python bench/bench_champion_check.py --users 400 --models logistic   # builds a small shop first
+    .venv/bin/python bench/bench_champion_check.py --data-dir DIR --window-copies 64  # also a 64x test window
 
 On a fresh (ephemeral) Dagster instance the first run of the check scores the champion on the test window;
 the next runs find that evaluation (same champion version, same test-window fingerprint) and reuse it.
-Prints the check step's wall time (STEP_START to its end) per run and the fingerprint query alone.
+Prints the check step's wall time (STEP_START to its end) per run and the fingerprint query alone;
+--window-copies K also times the fingerprint on a copy of the database whose test window is repeated K times.
 Only reads the data directory (DuckDB read-only, MLflow registry). Figures go to BENCHMARKS.md.
 """
 
 import argparse
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -44,12 +47,34 @@ def step_seconds(instance: dg.DagsterInstance, run_id: str) -> float:
     return end - times["STEP_START"]
 
 
+def time_fingerprint(db: Path) -> tuple[dict, float]:
+    from churn_assets.checks.model import fingerprint_test_window
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        started = time.perf_counter()
+        window = fingerprint_test_window(con)
+        return window, time.perf_counter() - started
+
+
+def time_fingerprint_of_copies(db: Path, copies: int) -> tuple[dict, float]:
+    """The fingerprint on a copy of the database whose test window holds `copies` times its rows."""
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "churn.duckdb"
+        shutil.copy(db, copy)
+        with duckdb.connect(str(copy)) as con:
+            con.execute("CREATE TEMP TABLE once AS SELECT * FROM marts.training_set WHERE split = 'test'")
+            for _ in range(copies - 1):
+                con.execute("INSERT INTO marts.training_set SELECT * FROM once")
+        return time_fingerprint(copy)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, help="a data directory with a trained champion")
     parser.add_argument("--users", type=int, default=400, help="without --data-dir: users of the shop to build")
     parser.add_argument("--models", default="logistic", help="without --data-dir: models to train (comma-separated)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--window-copies", type=int, default=0, help="also time the fingerprint on a K-times test window")
     args = parser.parse_args()
 
     base = args.data_dir or Path(tempfile.mkdtemp(prefix="bench_champion_check_"))
@@ -59,19 +84,18 @@ def main() -> None:
         build_shop(base, args.users, args.models.split(","))
         print(f"built a {args.users}-user shop in {base} ({time.monotonic() - started:.0f} s)")
 
-    from churn_assets.checks.model import fingerprint_test_window
     from churn_assets.definitions import build_definitions
     from churn_assets.jobs import CHAMPION_GATE
 
     gate = dg.define_asset_job("champion_gate", selection=CHAMPION_GATE, executor_def=dg.in_process_executor)
     defs = dg.Definitions.merge(build_definitions(), dg.Definitions(jobs=[gate]))
     instance = dg.DagsterInstance.ephemeral()
-    with duckdb.connect(str(base / "churn.duckdb"), read_only=True) as con:
-        started = time.perf_counter()
-        window = fingerprint_test_window(con)
-        fingerprint_s = time.perf_counter() - started
+    window, seconds = time_fingerprint(base / "churn.duckdb")
     print(f"test window: {window['test_rows']:,} rows, {window['test_first_day']}..{window['test_last_day']}; "
-          f"fingerprint query {fingerprint_s * 1000:.0f} ms")
+          f"fingerprint query {seconds * 1000:.0f} ms")
+    if args.window_copies > 1:
+        bigger, seconds = time_fingerprint_of_copies(base / "churn.duckdb", args.window_copies)
+        print(f"test window x{args.window_copies}: {bigger['test_rows']:,} rows; fingerprint query {seconds * 1000:.0f} ms")
     for i in range(args.runs):
         result = defs.resolve_job_def("champion_gate").execute_in_process(instance=instance, raise_on_error=False)
         evaluation = result.get_asset_check_evaluations()[0]

@@ -80,6 +80,18 @@ def make_shop(base: Path, n_users: int = 1500, n_days: int = 170, seed: int = 11
     return Shop(base, build_definitions(), dg.DagsterInstance.ephemeral())
 
 
+@contextmanager
+def trained_shop(base: Path, n_users: int, models: list[str], jobs=()):
+    """A shop ingested, built and trained (`models`), with extra `jobs`, its data dir set while in use."""
+    with data_dir_env(base):
+        shop = make_shop(base, n_users=n_users)
+        shop.ingest()
+        shop.build()
+        shop.train(models=models)
+        shop.defs = dg.Definitions.merge(shop.defs, dg.Definitions(jobs=list(jobs)))
+        yield shop
+
+
 def register_inverted_champion(shop) -> str:
     """A logistic regression fitted on flipped labels, registered and given the champion alias."""
     from churn_assets.ml.champion import Candidate, ChampionDecision

@@ -13,7 +13,7 @@ import churn_assets.checks.model as champion_check
 from churn_assets.checks.model import CHAMPION_CHECK
 from churn_assets.jobs import CHAMPION_GATE
 from churn_assets.partitions import daily_partitions
-from churn_assets_tests.pipeline_fixtures import data_dir_env, make_shop, register_inverted_champion
+from churn_assets_tests.pipeline_fixtures import register_inverted_champion, trained_shop
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("champion_check_cache")]
 
@@ -32,21 +32,15 @@ FLOOR = 0.5
 
 
 @pytest.fixture(scope="module")
-def trained_shop(tmp_path_factory):
-    base = tmp_path_factory.mktemp("champion_cache_shop")
-    with data_dir_env(base):
-        s = make_shop(base, n_users=400)
-        s.ingest()
-        s.build()
-        s.train(models=["logistic"])
-        s.defs = dg.Definitions.merge(s.defs, dg.Definitions(jobs=[GATE_ONLY, RISK_LIST_ALONE]))
+def shop_once(tmp_path_factory):
+    with trained_shop(tmp_path_factory.mktemp("champion_cache_shop"), 400, ["logistic"], [GATE_ONLY, RISK_LIST_ALONE]) as s:
         yield s
 
 
 @pytest.fixture
-def shop(trained_shop):
+def shop(shop_once):
     """The trained shop on a fresh instance: the first check of a test always scores."""
-    return dataclasses.replace(trained_shop, instance=dg.DagsterInstance.ephemeral())
+    return dataclasses.replace(shop_once, instance=dg.DagsterInstance.ephemeral())
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=400, help="without --data-dir: users of the shop to build")
     parser.add_argument("--models", default="logistic", help="without --data-dir: models to train (comma-separated)")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--window-copies", type=int, default=0, help="also time the fingerprint on a K-times test window")
+    parser.add_argument("--window-copies", type=int, default=0, help="also time the fingerprint, K-fold window")
     args = parser.parse_args()
 
     base = args.data_dir or Path(tempfile.mkdtemp(prefix="bench_champion_check_"))
@@ -95,7 +95,8 @@ def main() -> None:
           f"fingerprint query {seconds * 1000:.0f} ms")
     if args.window_copies > 1:
         bigger, seconds = time_fingerprint_of_copies(base / "churn.duckdb", args.window_copies)
-        print(f"test window x{args.window_copies}: {bigger['test_rows']:,} rows; fingerprint query {seconds * 1000:.0f} ms")
+        print(f"test window x{args.window_copies}: {bigger['test_rows']:,} rows; "
+              f"fingerprint query {seconds * 1000:.0f} ms")
     for i in range(args.runs):
         result = defs.resolve_job_def("champion_gate").execute_in_process(instance=instance, raise_on_error=False)
         evaluation = result.get_asset_check_evaluations()[0]

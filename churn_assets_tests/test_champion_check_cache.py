@@ -33,7 +33,8 @@ FLOOR = 0.5
 
 @pytest.fixture(scope="module")
 def shop_once(tmp_path_factory):
-    with trained_shop(tmp_path_factory.mktemp("champion_cache_shop"), 400, ["logistic"], [GATE_ONLY, RISK_LIST_ALONE]) as s:
+    base = tmp_path_factory.mktemp("champion_cache_shop")
+    with trained_shop(base, 400, ["logistic"], [GATE_ONLY, RISK_LIST_ALONE]) as s:
         yield s
 
 
@@ -87,7 +88,8 @@ def test_the_second_scoring_run_reuses_the_check(shop, loads):
     scored = figures(first)
     assert gate(first).passed and loads.n == 1
     assert not scored["reused"] and scored["scored_in_run"] == first.run_id
-    assert scored["test_rows"] == shop.query("SELECT count(*) AS n FROM marts.training_set WHERE split = 'test'")["n"][0]
+    test_rows = shop.query("SELECT count(*) AS n FROM marts.training_set WHERE split = 'test'")["n"][0]
+    assert scored["test_rows"] == test_rows
 
     loads.forbid()
     for _ in range(2):  # a reused result is reused again, still naming the run that scored

@@ -105,6 +105,8 @@ def champion_auc_above_floor(
         auc = previous.reusable_auc(version, window) if previous else None
         # the window is read only when it is scored, in the same connection as its fingerprint
         test = con.execute(TEST_WINDOW).df() if auc is None else None
+    # a reused AUC names the run that scored it, however many runs reused it since
+    scored_in_run = previous.figures.get("scored_in_run", previous.run_id) if auc is not None else context.run.run_id
     metadata = {
         "champion_version": str(version.version),
         "champion_model": version.tags.get("model", ""),
@@ -112,7 +114,7 @@ def champion_auc_above_floor(
         **window,
         "min_test_roc_auc": config.min_test_roc_auc,
         "reused": auc is not None,
-        "scored_in_run": previous.figures.get("scored_in_run", previous.run_id) if auc is not None else context.run.run_id,
+        "scored_in_run": scored_in_run,
     }
     if auc is None:
         try:
@@ -122,7 +124,7 @@ def champion_auc_above_floor(
                 passed=False, metadata=metadata, description=f"the champion cannot be evaluated: {exc}"
             )
     passed = auc >= config.min_test_roc_auc
-    how = f"reused from run {metadata['scored_in_run']}" if metadata["reused"] else "scored in this run"
+    how = f"reused from run {scored_in_run}" if metadata["reused"] else "scored in this run"
     return dg.AssetCheckResult(
         passed=passed,
         metadata={**metadata, "test_roc_auc": auc},
@@ -142,7 +144,8 @@ def latest_champion_check(instance: dg.DagsterInstance) -> ChampionCheckRecord |
     evaluation = records[0].event.dagster_event.event_specific_data
     figures = {k: v.value for k, v in evaluation.metadata.items()}
     version = figures.get("champion_version")
-    return ChampionCheckRecord(bool(evaluation.passed), str(version) if version is not None else "", records[0].run_id, figures)
+    checked = str(version) if version is not None else ""
+    return ChampionCheckRecord(bool(evaluation.passed), checked, records[0].run_id, figures)
 
 
 def refuse_failed_champion(instance: dg.DagsterInstance, version: str) -> str:

@@ -33,6 +33,8 @@ def test_daily_schedule_scores_the_previous_day_with_the_daily_job(repo):
     keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
     daily = {"staging/orders", "staging/events", "scoring/risk_list", "monitoring/drift", "monitoring/realized_churn"}
     assert daily <= keys
+    # new reviews are scored with the saved text model; the model itself is refit only by retrain_job
+    assert "ml/new_review_scores" in keys and "ml/review_negativity" not in keys
     assert job.partitions_def is not None and job.partitions_def.has_partition_key("2026-03-14")
 
 

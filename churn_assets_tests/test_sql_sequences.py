@@ -64,6 +64,45 @@ def test_sequence_keeps_only_the_latest_items():
     assert r["event_tokens"] == "search gap_d1 complaint now_d3"
 
 
+def test_a_shop_without_events_gets_an_empty_token_table_with_the_same_columns():
+    with_events = shop()
+    build_models(with_events)
+    orders_only = shop()
+    orders_only.execute("DELETE FROM raw.events")
+    counts = build_models(orders_only)
+    assert counts["features.active_users"] > 0 and counts["features.user_event_tokens"] == 0
+    columns = "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'user_event_tokens'"
+    assert orders_only.execute(columns).fetchall() == with_events.execute(columns).fetchall()
+    # the mart reads the empty table as "no sequence"; with events u1's row holds its history
+    assert row(orders_only, "marts.user_features", "u1", AS_OF)["event_tokens"] == "now_empty"
+    assert row(orders_only, "marts.user_features", "u1", AS_OF)["sequence_items"] == 0
+    assert row(with_events, "marts.user_features", "u1", AS_OF)["sequence_items"] == 7  # 2 orders, 2 deliveries, 3 more
+
+
+def test_the_token_asset_notes_why_its_table_is_empty(tmp_path):
+    import dagster as dg
+
+    from churn_assets.assets.sql_models import sql_assets
+    from churn_assets.resources import DuckDBWarehouse, PipelineSettings
+    from churn_assets.sql_project import load_models
+
+    db = tmp_path / "churn.duckdb"
+    orders_only = shop()
+    orders_only.execute("DELETE FROM raw.events")
+    build_models(orders_only)
+    orders_only.execute(f"ATTACH '{db}' AS warehouse")
+    for key in load_models()["features.user_event_tokens"].deps:  # the asset's inputs, in the warehouse file
+        orders_only.execute(f"CREATE SCHEMA IF NOT EXISTS warehouse.{key.split('.')[0]}")
+        orders_only.execute(f"CREATE TABLE warehouse.{key} AS SELECT * FROM {key}")
+    orders_only.execute("DETACH warehouse")
+    asset = next(a for a in sql_assets if a.key == dg.AssetKey(["features", "user_event_tokens"]))
+    result = dg.materialize([asset], resources={"duckdb": DuckDBWarehouse(path=str(db)), "settings": PipelineSettings()})
+    assert result.success
+    meta = result.asset_materializations_for_node("features__user_event_tokens")[0].metadata
+    assert meta["dagster/row_count"].value == 0
+    assert "no events" in meta["note"].value
+
+
 def test_text_signals_from_review_scores():
     con = shop()
     con.executemany(

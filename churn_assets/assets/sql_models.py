@@ -7,6 +7,11 @@ from churn_assets.resources import DUCKDB_POOL, DuckDBWarehouse, PipelineSetting
 from churn_assets.sql_project import SqlModel, load_models, run_model
 
 GROUPS = {"staging": "staging", "features": "features", "labels": "labels", "marts": "features"}
+# Tables left empty by design on some shops (see the SQL): why, logged and kept in the metadata.
+EMPTY_NOTES = {
+    "features.user_event_tokens": "the shop has no events (orders only): behaviour tokens not built, "
+    "as the BERT models that read them are skipped too",
+}
 
 
 def table_metadata(con, table: str, n_rows: int) -> dict:
@@ -38,6 +43,9 @@ def _build_sql_asset(model: SqlModel) -> dg.AssetsDefinition:
         with duckdb.connect() as con:
             n_rows = run_model(con, model, params)
             metadata = table_metadata(con, model.key, n_rows)
+        if n_rows == 0 and model.key in EMPTY_NOTES:
+            context.log.info(f"{model.key} is empty: {EMPTY_NOTES[model.key]}")
+            metadata["note"] = EMPTY_NOTES[model.key]
         metadata["parameters"] = dg.MetadataValue.json({p: params[p] for p in model.params})
         metadata["sql"] = dg.MetadataValue.md(f"```sql\n{model.sql}\n```")
         return dg.MaterializeResult(metadata=metadata)

@@ -3,7 +3,18 @@
 -- (late or on time, at the time they arrived); reviews by rating, complaints and questions. A gap token
 -- before each item buckets the time since the previous item, and a final `now_*` token the time since
 -- the last item. Only the latest $sequence_max_items items are kept.
-WITH items AS (
+-- A shop without events (orders only) gets an empty table: the BERT models that read the tokens are
+-- skipped there, and building orders-only sequences for every (user, as-of) row was a third of the
+-- orders-only build; marts.user_features then holds 'now_empty' and sequence_items 0 for everyone.
+WITH has_events AS (
+    SELECT EXISTS (SELECT 1 FROM staging.events) AS yes
+),
+shop_users AS (  -- features.active_users, or no row at all when there are no events
+    SELECT a.user_id, a.as_of_date
+    FROM features.active_users AS a
+    WHERE (SELECT yes FROM has_events)
+),
+items AS (
     SELECT user_id, epoch(ts) / 86400.0 AS t, event_type AS token
     FROM staging.events
     UNION ALL
@@ -35,7 +46,7 @@ visible AS (
         i.t,
         i.token,
         row_number() OVER (PARTITION BY a.user_id, a.as_of_date ORDER BY i.t DESC, i.token DESC) AS recency_rank
-    FROM features.active_users AS a
+    FROM shop_users AS a
     JOIN items AS i
         ON i.user_id = a.user_id
         AND i.t < epoch(CAST(a.as_of_date AS TIMESTAMP)) / 86400.0 + 1
@@ -81,7 +92,7 @@ SELECT
         ELSE 'now_m2'
     END AS event_tokens,
     COALESCE(s.n_items, 0) AS sequence_items
-FROM features.active_users AS a
+FROM shop_users AS a
 LEFT JOIN (
     SELECT
         user_id,

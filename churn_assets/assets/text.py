@@ -12,7 +12,7 @@ from pydantic import Field
 from sklearn.metrics import roc_auc_score
 
 from churn_assets import paths
-from churn_assets.ml.text import STATE_JSON
+from churn_assets.ml.text import STATE_JSON, ReviewSentimentModel, tfidf_baseline
 from churn_assets.resources import DUCKDB_POOL, DuckDBWarehouse, MlflowTracking
 from churn_assets.warehouse import REVIEW_NEGATIVITY, ensure_review_negativity, replace_table
 
@@ -89,8 +89,6 @@ def review_negativity(
             ensure_review_negativity(con)
         return dg.MaterializeResult(metadata={"skipped": why, "dagster/row_count": 0})
 
-    from churn_assets.ml.text import ReviewSentimentModel, tfidf_baseline
-
     train, test = time_holdout(rated, config.holdout_share)
     model = ReviewSentimentModel(
         model_path=config.model_path or None, max_len=config.max_len, epochs=config.epochs,
@@ -166,8 +164,6 @@ def new_review_scores(context: dg.AssetExecutionContext, duckdb: DuckDBWarehouse
                                                   "dagster/row_count": 0})
         if unscored.empty:
             return dg.MaterializeResult(metadata={"new_reviews": 0, "dagster/row_count": 0})
-
-        from churn_assets.ml.text import ReviewSentimentModel
 
         started = time.monotonic()
         model = ReviewSentimentModel.load(model_dir)

@@ -242,6 +242,10 @@ def test_orders_only_run_scores_everyone_and_ignores_data_after_the_as_of_date(t
     assert "[churn] step: ingesting" in out and "[churn] step: training models" in out  # progress lines
     assert "behaviour_bert skipped: the shop has no events" in out and "hybrid_gbt skipped" in out
     assert "review-text model skipped" in out
+    with duckdb.connect(str(shop_a / "churn.duckdb"), read_only=True) as con:  # no events: no behaviour tokens built
+        assert con.execute("SELECT count(*) FROM features.user_event_tokens").fetchall() == [(0,)]
+        assert con.execute("SELECT count(*) FROM marts.user_features WHERE event_tokens = 'now_empty'").fetchall() == \
+            con.execute("SELECT count(*) FROM marts.user_features").fetchall()
 
     risk_a = (tmp_path / "risk_a.csv").read_bytes()
     assert risk_a == (tmp_path / "risk_b.csv").read_bytes()

@@ -99,7 +99,7 @@ PLANTED_EMAIL = "planted.person@example.org"
 @pytest.mark.slow
 def test_review_text_never_reaches_mlflow_reports_or_exports(tmp_path):
     """A small shop run end to end with one planted review: its sentence is in no MLflow artifact,
-    report or exported risk list, and its e-mail address in no warehouse table either."""
+    report, exported risk list or saved model, and its e-mail address in no warehouse table either."""
     from churn_assets_tests.pipeline_fixtures import data_dir_env, make_shop
 
     with data_dir_env(tmp_path):
@@ -118,8 +118,9 @@ def test_review_text_never_reaches_mlflow_reports_or_exports(tmp_path):
     assert texts == [f"{PLANTED_SENTENCE}. Write to [email] or call [phone]"]  # ingested, masked
     exports = list((tmp_path / "exports").rglob("*"))
     assert any(p.suffix == ".csv" for p in exports)  # the scan below looks at real outputs
+    assert any((tmp_path / "models" / "review_text").iterdir())  # the saved text model is scanned too
     scanned = 0
-    for folder in ("mlflow", "exports", "reports"):
+    for folder in ("mlflow", "exports", "reports", "models"):
         for path in (tmp_path / folder).rglob("*"):
             if path.is_file():
                 data = path.read_bytes()

@@ -17,9 +17,6 @@ from churn_assets.sensors import champion_alias_sensor, drift_sensor
 from churn_assets_tests.pipeline_fixtures import data_dir_env
 from churn_assets_tests.sensor_helpers import repository
 
-# the module fixture scored_shop (a trained and scored shop) is built once, on one xdist worker
-pytestmark = pytest.mark.xdist_group("alias_and_drift_sensors")
-
 
 # ---------------------------------------------------------------- champion_alias_sensor
 

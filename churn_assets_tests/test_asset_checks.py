@@ -13,8 +13,7 @@ from churn_assets.partitions import daily_partitions
 from churn_assets.pipeline import RANGE_END, RANGE_START
 from churn_assets_tests.pipeline_fixtures import data_dir_env, make_shop, register_inverted_champion
 
-# One worker builds the module's shop once: split across workers, each would build (and train) its own.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("asset_checks")]
+pytestmark = pytest.mark.slow
 
 
 def checks_of(group: str) -> dg.AssetSelection:

@@ -25,8 +25,8 @@ from churn_assets.resources import MlflowTracking
 from churn_assets.simulate import ShopConfig, simulate_shop
 from churn_assets_tests.pipeline_fixtures import Shop, data_dir_env
 
-# one worker runs the whole module: the fixture below starts the servers once
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
+# make test distributes by file (--dist loadfile): one worker runs this module and starts the servers once
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("CHURN_TEST_ARTIFACTS") or REPO / "test-artifacts") / "browser"

@@ -15,7 +15,7 @@ from churn_assets.jobs import CHAMPION_GATE
 from churn_assets.partitions import daily_partitions
 from churn_assets_tests.pipeline_fixtures import register_inverted_champion, trained_shop
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("champion_check_cache")]
+pytestmark = pytest.mark.slow
 
 # the check alone: what every scoring run starts with
 GATE_ONLY = dg.define_asset_job("champion_gate_only", selection=CHAMPION_GATE, executor_def=dg.in_process_executor)

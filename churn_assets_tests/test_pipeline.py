@@ -7,8 +7,7 @@ import pytest
 
 from churn_assets_tests.pipeline_fixtures import data_dir_env, make_shop
 
-# One worker builds the module's shop once: split across workers, each would build its own.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pipeline")]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

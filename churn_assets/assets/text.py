@@ -156,12 +156,14 @@ def new_review_scores(context: dg.AssetExecutionContext, duckdb: DuckDBWarehouse
     model_dir = saved_model_dir(duckdb)
     with duckdb.connect() as con:
         ensure_review_negativity(con)
-        unscored = con.execute(UNSCORED_REVIEWS_SQL.read_text()).df()
         if not (model_dir / STATE_JSON).exists():
+            # counted in DuckDB: without a model the texts themselves are not needed
+            n_unscored = con.execute(f"SELECT count(*) FROM ({UNSCORED_REVIEWS_SQL.read_text()})").fetchone()[0]
             why = f"no saved review-text model in {model_dir} (text model disabled or skipped)"
-            context.log.info(f"{why}: {len(unscored)} reviews keep a neutral text score")
-            return dg.MaterializeResult(metadata={"skipped": why, "unscored_reviews": len(unscored),
+            context.log.info(f"{why}: {n_unscored} reviews keep a neutral text score")
+            return dg.MaterializeResult(metadata={"skipped": why, "unscored_reviews": n_unscored,
                                                   "dagster/row_count": 0})
+        unscored = con.execute(UNSCORED_REVIEWS_SQL.read_text()).df()
         if unscored.empty:
             return dg.MaterializeResult(metadata={"new_reviews": 0, "dagster/row_count": 0})
 

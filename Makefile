@@ -39,9 +39,8 @@ test: install chromium
 test-fast: install
 	$(BIN)/python -m pytest -n 2 -m "not slow and not browser" $(PYTEST_ARGS)
 
+# scripts/ui.sh creates DAGSTER_HOME and the instance's storage; Ctrl-C stops both UIs and all they started
 ui: install
-	mkdir -p $(DAGSTER_HOME)
-	$(BIN)/python -c "from churn_assets.instance import ensure_dagster_home; ensure_dagster_home()"
 	bash scripts/ui.sh
 
 clean-data:

@@ -19,17 +19,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from datetime import date
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 # light imports only (the heavy ones happen inside the functions): `churn --help` stays quick
 from churn_assets.data_dir import (
-    DataDirError, DataSpan, check_span, check_training_history, ingest_plan, prepare_landing_files, set_partition_start,
-    use_data_dir,
+    DataDirError, DataSpan, check_orders_accepted, check_span, check_training_history, ingest_plan, prepare_landing_files,
+    set_partition_start, use_data_dir,
 )
 
 OUT_COLUMNS = ["user_id", "churn_probability", "tier", "reasons", "action"]
@@ -142,14 +144,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _unwrap(exc: BaseException) -> tuple[str | None, BaseException]:
-    """The failing step and the user code's exception inside Dagster's wrappers."""
+    """The failing step and the user code's exception inside Dagster's wrappers: the first exception that is not
+    Dagster's own. Its causes are details (a LandingFileError names the file; the UnicodeDecodeError under it does not)."""
+    from dagster import DagsterError
+
     step, seen = None, exc
-    while True:
+    while isinstance(seen, DagsterError):
         step = step or getattr(seen, "step_key", None)
         nxt = getattr(seen, "user_exception", None) or seen.__cause__
         if nxt is None or nxt is seen:
-            return step, seen
+            break
         seen = nxt
+    return step, seen
 
 
 class Runner:
@@ -178,6 +184,8 @@ class Runner:
                     instance=self.instance, run_config=config, tags=tags or {}, asset_selection=asset_selection,
                     raise_on_error=True,
                 )
+        except self.dg.DagsterExecutionInterruptedError:  # Ctrl-C or SIGTERM inside a step: the run is marked failed
+            raise KeyboardInterrupt from None
         except Exception as exc:
             step, cause = _unwrap(exc)
             raise CliError(f"{what} failed in step {step or job_name}", f"{type(cause).__name__}: {cause}") from exc
@@ -224,10 +232,11 @@ def _out_format(out: Path | None) -> str:
 
 
 def _write_list(base: Path, as_of: date, out: Path | None) -> Path:
-    import duckdb
     import pandas as pd
 
-    with duckdb.connect(str(base / "churn.duckdb"), read_only=True) as con:
+    from churn_assets.resources import connect_duckdb
+
+    with connect_duckdb(base / "churn.duckdb", read_only=True) as con:
         df = con.execute("SELECT * FROM scoring.risk_list WHERE as_of_date = ?", [as_of]).df()
     reason_cols = sorted(c for c in df.columns if c.startswith("reason_") and c[7:].isdigit())
     df["reasons"] = [
@@ -247,9 +256,9 @@ def _write_list(base: Path, as_of: date, out: Path | None) -> Path:
 
 
 def _check_training_set(base: Path) -> None:
-    import duckdb
+    from churn_assets.resources import connect_duckdb
 
-    with duckdb.connect(str(base / "churn.duckdb"), read_only=True) as con:
+    with connect_duckdb(base / "churn.duckdb", read_only=True) as con:
         rows = con.execute(
             "SELECT split, count(*), count(DISTINCT churned) FROM marts.training_set GROUP BY 1"
         ).fetchall()
@@ -267,6 +276,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     _out_format(args.out)
     base = use_data_dir(args.data_dir)
+    with _exclusive(base, f"churn run --as-of {args.as_of}"):
+        return _run(args, base, started)
+
+
+def _run(args: argparse.Namespace, base: Path, started: float) -> int:
     as_of: date = args.as_of
     prepare_landing_files(base, as_of, args.source, args.mapping, _log)
     span = check_span(base, as_of)
@@ -279,6 +293,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         as_of_step_days=args.as_of_step_days,
     )
     _ingest(runner, span)
+    check_orders_accepted(base, as_of)
     text = {"ops": {"ml__review_negativity": {"config": {"enabled": not args.no_text_model}}}}
     runner.run("build_job", "staging, review-text model, features, labels, training set", _merge(settings, text))
     _check_training_set(base)
@@ -289,6 +304,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     _write_list(base, as_of, args.out)
     _log(f"done in {time.monotonic() - started:.0f}s; `make ui DATA_DIR={base}` shows the runs")
     return 0
+
+
+@contextlib.contextmanager
+def _exclusive(base: Path, what: str) -> Iterator[None]:
+    """The whole command holds the data directory (churn_assets/run_lock.py): a scoring run of another day must not
+    rebuild staging with its own cut-off date between this command's jobs. A command started meanwhile waits."""
+    from churn_assets.recovery import exclusive_data_dir
+    from churn_assets.run_lock import RunLockTimeout
+
+    try:
+        with exclusive_data_dir(base, what, _log):
+            yield
+    except RunLockTimeout as exc:
+        raise CliError("another run holds this data directory", str(exc)) from exc
 
 
 def _champion_settings() -> dict[str, int]:
@@ -309,9 +338,14 @@ def cmd_score(args: argparse.Namespace) -> int:
     started = time.monotonic()
     _out_format(args.out)
     base = use_data_dir(args.data_dir or Path(os.environ.get("CHURN_DATA_DIR", "data")))
-    as_of: date = args.as_of
     if not (base / "churn.duckdb").exists():
         raise CliError(f"{base} has no warehouse yet", "run `churn run` on this data directory first")
+    with _exclusive(base, f"churn score --as-of {args.as_of}"):
+        return _score(args, base, started)
+
+
+def _score(args: argparse.Namespace, base: Path, started: float) -> int:
+    as_of: date = args.as_of
     prepare_landing_files(base, as_of, args.source, args.mapping, _log)
     span = check_span(base, as_of)
     set_partition_start(span.first)
@@ -346,6 +380,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 COMMANDS = {"simulate": cmd_simulate, "run": cmd_run, "score": cmd_score}
 
 
@@ -353,6 +391,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Dagster's beta / preview notices about its own API are for developers, not for this command's user
     warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
+    # SIGTERM stops the command like Ctrl-C: the run is marked failed and the warehouse lock released on the way out
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if on_main_thread else None
+    try:
+        return _dispatch(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         return COMMANDS[args.command](args)
     except (CliError, DataDirError) as exc:

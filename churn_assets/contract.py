@@ -3,6 +3,11 @@
 One place that the simulator writes to, the ingestion validates against, and the README documents.
 Timestamps are ISO 8601 (an offset is converted to UTC; a naive time is taken as UTC), epoch
 seconds, or native Parquet timestamps. Amounts are in the shop's currency, non-negative.
+
+Numbers have an upper bound too (`max_value`), far above what any shop sends (an order of a billion,
+a million items, ten years in delivery): a value beyond it is a broken export, and one such value (say
+1e308) would turn the sums and means of the features into inf / NaN. Non-finite numbers (inf, nan,
+1e999) are refused as well. Change a bound here: the validation SQL is generated from these columns.
 """
 
 from __future__ import annotations
@@ -41,6 +46,10 @@ class SourceSpec:
                 return col
         raise KeyError(name)
 
+
+MAX_AMOUNT = 1e9  # amount and discount, in the shop's currency units
+MAX_QUANTITY = 1e6  # items in one order
+MAX_DELIVERY_DAYS = 3650.0  # ten years
 
 ORDER_STATUSES = ("paid", "cancelled", "refunded", "returned")
 REVIEW_KINDS = ("review", "complaint", "question")
@@ -84,12 +93,12 @@ ORDERS = SourceSpec(
         Column("user_id", "str", required=True),
         Column("order_id", "str", required=True),
         Column("ts", "timestamp", required=True),
-        Column("amount", "float", required=True, min_value=0.0),
+        Column("amount", "float", required=True, min_value=0.0, max_value=MAX_AMOUNT),
         Column("status", "category", allowed=ORDER_STATUSES, default="paid"),
-        Column("quantity", "int", min_value=1, default="1"),
+        Column("quantity", "int", min_value=1, max_value=MAX_QUANTITY, default="1"),
         Column("category", "str"),
-        Column("discount", "float", min_value=0.0, default="0"),
-        Column("delivery_days", "float", min_value=0.0),
+        Column("discount", "float", min_value=0.0, max_value=MAX_AMOUNT, default="0"),
+        Column("delivery_days", "float", min_value=0.0, max_value=MAX_DELIVERY_DAYS),
     ),
     natural_key=("order_id",),
 )
@@ -112,3 +121,6 @@ SOURCES: dict[str, SourceSpec] = {s.kind: s for s in (USERS, EVENTS, ORDERS, REV
 # users first: the other sources check their user ids against it
 INGEST_ORDER = ("users", "orders", "events", "reviews")
 LANDING_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet", ".csv.gz", ".jsonl.gz", ".json.gz")
+# The longest line (so the longest field) a CSV or JSON lines file may have, landing file or export: a file
+# with a longer one is refused, naming the line (DuckDB's max_line_size and Python's csv field limit)
+MAX_LINE_SIZE = 10 * 1024 * 1024

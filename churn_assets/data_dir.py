@@ -182,12 +182,12 @@ class IngestPlan:
 
 def _ingest_log(base: Path) -> dict[tuple[str, date], tuple[int, datetime]]:
     """(kind, day) -> (files, ingested_at) of earlier ingestions (raw.ingest_log), empty for a new warehouse."""
-    import duckdb
+    from churn_assets.resources import connect_duckdb
 
     db = base / "churn.duckdb"
     if not db.exists():
         return {}
-    with duckdb.connect(str(db), read_only=True) as con:
+    with connect_duckdb(db, read_only=True) as con:  # waits while another process writes the file
         if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
                            "AND table_name = 'ingest_log'").fetchall()[0][0]:
             return {}
@@ -229,3 +229,24 @@ def ingest_plan(base: Path, span: DataSpan) -> IngestPlan:
     logged = _ingest_log(base)
     kinds = kinds_to_ingest(base, span.days, logged)
     return IngestPlan(kinds, stale_days(base, span.days, kinds, logged))
+
+
+def check_orders_accepted(base: Path, as_of: date) -> None:
+    """Stop right after ingestion when not one order up to the as-of date was accepted, saying why: the top
+    quarantine reasons (else the run would fail later, at training, with no word about the data)."""
+    from churn_assets.resources import connect_duckdb
+
+    db = base / "churn.duckdb"
+    with connect_duckdb(db, read_only=True) as con:
+        (read, accepted), = con.execute(
+            "SELECT COALESCE(sum(read), 0), COALESCE(sum(accepted), 0) FROM raw.ingest_log "
+            "WHERE kind = 'orders' AND partition_date <= ?", [as_of]).fetchall()
+        reasons = con.execute(
+            "SELECT reason, count(*) FROM quarantine.orders WHERE partition_date <= ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3",
+            [as_of]).fetchall()
+    if accepted == 0:
+        raise DataDirError(
+            f"no orders were accepted: {read:,} orders rows read up to {as_of}, all quarantined",
+            "top reasons: " + "; ".join(f"{reason} ({n:,})" for reason, n in reasons)
+            + f"; every rejected row is in quarantine.orders of {db}, with its file, line and field",
+        )

@@ -32,6 +32,8 @@ def build_definitions(
         jobs=[ingest_job, build_job, train_job, score_job, monitoring_job, daily_score_job, retrain_job],
         schedules=[daily_scoring_schedule, weekly_retrain_schedule],
         sensors=[landing_files_sensor, champion_alias_sensor, drift_sensor],
+        # runs from the UI too execute in one process: resources (the warehouse's run lock) are set up once per run
+        executor=dg.in_process_executor,
         resources={
             "duckdb": duckdb or DuckDBWarehouse(),
             "settings": settings or PipelineSettings(),

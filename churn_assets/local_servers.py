@@ -2,7 +2,7 @@
 
 Each server runs in its own process group (start_new_session), so stopping it by its PID's group also
 stops the children it spawns (uvicorn workers, the Dagster daemon and code server). Used by the
-serving test, the serving benchmark and the browser test.
+serving test, the serving benchmark, the browser test, the live daemon test and scripts/ui.sh.
 """
 
 from __future__ import annotations
@@ -104,3 +104,28 @@ def mlflow_ui_args(backend_uri: str, artifact_root: str, port: int) -> list[str]
 
 def dagster_dev_args(port: int, workspace: str | Path) -> list[str]:
     return [str(VENV_BIN / "dagster"), "dev", "-w", str(workspace), "-h", HOST, "-p", str(port)]
+
+
+def init_dagster_storage(home: str | Path) -> None:
+    """Create the SQLite storage of the instance at `home` (runs, schedules, event log index), stamped at
+    Dagster's head revision, unless it exists already.
+
+    Dagster creates a missing storage when an instance is first opened, with nothing that serialises two
+    processes doing so: on a fresh DAGSTER_HOME, two openers at once (a test's `DagsterInstance.from_config`
+    and a starting `dagster dev`) can both create the tables and stamp `alembic_version`, and one fails with
+    `UNIQUE constraint failed: alembic_version.version_num` (or leaves two heads behind). Call this before
+    starting a server on `home`, so that every process opens a storage that exists.
+    """
+    import dagster as dg  # not at module level: the serving helpers do not need Dagster
+
+    dg.DagsterInstance.from_config(str(home)).dispose()
+
+
+def start_dagster_dev(
+    home: str | Path, port: int, workspace: str | Path, env: Mapping[str, str], log: IO | Path,
+    cwd: str | Path | None = None,
+) -> subprocess.Popen:
+    """`dagster dev` on the instance at `home` (DAGSTER_HOME, with its dagster.yaml), whose storage is
+    created first (`init_dagster_storage`): the caller may open the same instance at once."""
+    init_dagster_storage(home)
+    return start_server(dagster_dev_args(port, workspace), {**env, "DAGSTER_HOME": str(home)}, log, cwd=cwd)

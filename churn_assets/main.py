@@ -8,6 +8,7 @@ import time
 from churn_assets import paths
 from churn_assets.instance import get_instance
 from churn_assets.pipeline import landing_days, ingest_range, run_job
+from churn_assets.recovery import exclusive_data_dir
 from churn_assets.summary import print_results, print_summary
 
 
@@ -32,13 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     from churn_assets.definitions import defs
 
     instance = get_instance()
-    ingest_range(defs, instance, days[0], days[-1])
-    run_job(defs, "build_job", instance)
-    print_summary(paths.duckdb_path(base))
-    run_job(defs, "train_job", instance)
     today = days[-1].isoformat()
-    run_job(defs, "score_job", instance, tags={"dagster/partition": today})
-    print_results(paths.duckdb_path(base), today)
+    with exclusive_data_dir(base, "make run", print):  # no other run between these jobs
+        ingest_range(defs, instance, days[0], days[-1])
+        run_job(defs, "build_job", instance)
+        print_summary(paths.duckdb_path(base))
+        run_job(defs, "train_job", instance)
+        run_job(defs, "score_job", instance, tags={"dagster/partition": today})
+        print_results(paths.duckdb_path(base), today)
     print(f"[churn] done in {time.monotonic() - started:.0f}s")
     return 0
 

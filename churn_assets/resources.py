@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from pathlib import Path
+from typing import Any, Iterator
 
 import dagster as dg
 import duckdb
 from pydantic import Field
 
-from churn_assets import paths
+from churn_assets import paths, run_lock
+from churn_assets.recovery import recover_dead_holder
 
 # Dagster concurrency pool of every step that opens the DuckDB file: DuckDB lets one process at a time
 # hold it (a writer locks out readers of other processes too), so runs queue on this pool (limit 1 in
@@ -18,27 +20,53 @@ from churn_assets import paths
 DUCKDB_POOL = "duckdb"
 
 
+def connect_duckdb(path: str | Path, read_only: bool = False, timeout_s: float = 300.0) -> duckdb.DuckDBPyConnection:
+    """A connection to the DuckDB file that waits while another process holds its lock (DuckDB lets one
+    process write a file, and a writer locks out other processes' readers) instead of failing at once."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.2
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 1.5, 3.0)
+
+
 class DuckDBWarehouse(dg.ConfigurableResource):
     """One DuckDB file. DuckDB allows one writing process per file, so connections are short and a
-    connection attempt that meets another process's lock waits and retries instead of failing."""
+    connection attempt that meets another process's lock waits and retries instead of failing.
+
+    A run that uses the warehouse holds its run lock (churn_assets/run_lock.py) from start to end: runs on one
+    warehouse never overlap, so no run reads tables another run is rebuilding with other settings. The first
+    run after a crash closes what the dead one left open (churn_assets/recovery.py)."""
 
     path: str = Field(default_factory=lambda: str(paths.duckdb_path()), description="DuckDB database file")
     lock_timeout_s: float = Field(default=300.0, description="how long to wait for another writer's lock")
+    run_lock_timeout_s: float = Field(
+        default=run_lock.DEFAULT_TIMEOUT_S, description="how long a run waits for another run on this warehouse to end"
+    )
     threads: int = Field(default=0, description="DuckDB threads (0 = DuckDB's default)")
 
     @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["DuckDBWarehouse"]:
+        run, instance = context.dagster_run, context.instance
+        if run is None or instance is None:  # a sensor tick or a direct call: no run to keep exclusive
+            yield self
+            return
+        log = context.log.info if context.log else print
+        with run_lock.hold_run_lock(
+            run_lock.run_lock_path(self.path), purpose=f"Dagster run {run.run_id} of {run.job_name}",
+            timeout_s=self.run_lock_timeout_s, on_wait=log,
+            on_stale=lambda record: recover_dead_holder(instance, record, log),
+        ), run_lock.noting_open("dagster_runs", run.run_id):
+            yield self
+
+    @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        deadline = time.monotonic() + self.lock_timeout_s
-        delay = 0.2
-        while True:
-            try:
-                con = duckdb.connect(self.path, read_only=read_only)
-                break
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 1.5, 3.0)
+        con = connect_duckdb(self.path, read_only=read_only, timeout_s=self.lock_timeout_s)
         try:
             if self.threads:
                 con.execute(f"SET threads = {int(self.threads)}")
@@ -113,6 +141,17 @@ class MlflowTracking(dg.ConfigurableResource):
 
         self.setup()
         return mlflow.MlflowClient(self.resolved_uri())
+
+    @contextmanager
+    def start_run(self, run_name: str, tags: dict[str, str] | None = None) -> Iterator[Any]:
+        """An MLflow run in this store's experiment, recorded in the warehouse's run lock while it is open,
+        so that a crash leaves it for the next run to end as FAILED."""
+        import mlflow
+
+        self.setup()
+        with mlflow.start_run(run_name=run_name, tags=tags or {}) as active:
+            with run_lock.noting_open("mlflow_runs", [self.resolved_uri(), active.info.run_id]):
+                yield active
 
     def champion_uri(self) -> str:
         return f"models:/{self.registered_model}@{self.champion_alias}"

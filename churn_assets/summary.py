@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
+from churn_assets.resources import connect_duckdb
 
 
 def _tables(con) -> list[str]:
@@ -16,7 +16,7 @@ def _tables(con) -> list[str]:
 
 
 def print_summary(db_path: Path) -> None:
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    with connect_duckdb(db_path, read_only=True) as con:
         tables = _tables(con)
         print("\n== rows per table")
         for t in tables:
@@ -52,7 +52,7 @@ def print_results(db_path: Path, day: str) -> None:
     """Champion vs oracle and baseline on the test window, tier counts, where today's list is."""
     from churn_assets import paths
 
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    with connect_duckdb(db_path, read_only=True) as con:
         table = con.execute("SELECT model, roc_auc, pr_auc, oracle_roc_auc FROM reports.model_comparison").df()
         tiers = con.execute(
             "SELECT tier, count(*) FROM scoring.risk_list WHERE as_of_date = CAST(? AS DATE) GROUP BY 1", [day]

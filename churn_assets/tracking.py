@@ -46,11 +46,10 @@ def log_model_run(
     """Log params, metrics, plots and the model (pyfunc with signature and pinned pip requirements).
 
     Returns (run_id, model_uri)."""
-    tracking.setup()
     # integer columns as doubles: a count can be missing at serving time, and MLflow's schema
     # enforcement rejects floats in an integer column
     example = X_example.head(50).apply(lambda s: s.astype("float64") if pd.api.types.is_integer_dtype(s) else s)
-    with mlflow.start_run(run_name=run_name, tags=tags or {}) as run:
+    with tracking.start_run(run_name, tags=tags) as run:
         mlflow.log_params(_flat_params(params))
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v == v})
         for path in (plots or {}).values():
@@ -107,7 +106,7 @@ def apply_decision(tracking: MlflowTracking, decision: ChampionDecision, extra_t
         client.set_model_version_tag(tracking.registered_model, mv.version, "model", decision.challenger.name)
         client.set_model_version_tag(tracking.registered_model, mv.version, "test_roc_auc", f"{decision.challenger.test_auc:.4f}")
         new_version = str(mv.version)
-    with mlflow.start_run(run_name="champion_decision", tags={"kind": "champion_decision", **(extra_tags or {})}):
+    with tracking.start_run("champion_decision", tags={"kind": "champion_decision", **(extra_tags or {})}):
         mlflow.log_params({"challenger": decision.challenger.name, "promoted": decision.promote, "reason": decision.reason[:500]})
         metrics = {"challenger_valid_roc_auc": decision.challenger.valid_auc, "challenger_test_roc_auc": decision.challenger.test_auc}
         if decision.champion_test_auc is not None:

@@ -15,7 +15,7 @@ from churn_assets.ingest.store import ensure_tables
 from churn_assets.resources import DuckDBWarehouse, MlflowTracking
 from churn_assets.sensors import champion_alias_sensor, drift_sensor
 from churn_assets_tests.pipeline_fixtures import data_dir_env
-from churn_assets_tests.sensor_helpers import repository
+from churn_assets_tests.sensor_helpers import evaluate_sensor, repository
 
 
 # ---------------------------------------------------------------- champion_alias_sensor
@@ -28,7 +28,8 @@ def warehouse_with_scores(path: Path, newest_day: date, scored_version: str) -> 
         for i, accepted in ((2, 5), (1, 5), (0, 0)):  # the newest log row accepted nothing: not a data day
             day = newest_day - timedelta(days=i - 1)
             con.execute(
-                "INSERT INTO raw.ingest_log VALUES ('orders', ?, 1, ?, ?, 0, 0, now())", [day, accepted, accepted]
+                "INSERT INTO raw.ingest_log (kind, partition_date, files, read, accepted, rejected, duplicates, ingested_at) "
+                "VALUES ('orders', ?, 1, ?, ?, 0, 0, now())", [day, accepted, accepted]
             )
         con.execute("CREATE SCHEMA scoring")
         con.execute(
@@ -48,10 +49,9 @@ def test_alias_move_rescoring_the_newest_day(tmp_path):
     warehouse = warehouse_with_scores(tmp_path / "churn.duckdb", date(2026, 6, 29), scored_version="1")
 
     def evaluate(cursor):
-        context = dg.build_sensor_context(
-            cursor=cursor, repository_def=repository(), resources={"duckdb": warehouse, "mlflow": tracking}
+        return evaluate_sensor(
+            champion_alias_sensor, cursor=cursor, repository_def=repository(), resources={"duckdb": warehouse, "mlflow": tracking}
         )
-        return champion_alias_sensor.evaluate_tick(context)
 
     with data_dir_env(tmp_path):
         assert "no model has the alias" in evaluate(None).skip_message
@@ -94,8 +94,8 @@ def write_drift(path: Path, day: date, figures: dict[str, float], computed_at: d
 
 def test_drift_sensor_requests_retraining_only_above_the_threshold(tmp_path, monkeypatch):
     db = tmp_path / "churn.duckdb"
-    evaluate = lambda cursor: drift_sensor.evaluate_tick(  # noqa: E731
-        dg.build_sensor_context(cursor=cursor, resources={"duckdb": DuckDBWarehouse(path=str(db))})
+    evaluate = lambda cursor: evaluate_sensor(  # noqa: E731
+        drift_sensor, cursor=cursor, resources={"duckdb": DuckDBWarehouse(path=str(db))}
     )
     assert "no drift measured" in evaluate(None).skip_message
     t0 = datetime(2026, 6, 30, 7, 0)
@@ -152,7 +152,7 @@ def test_a_drifted_partition_triggers_a_retraining_request(scored_shop):
     warehouse = DuckDBWarehouse(path=str(shop.db))
 
     def evaluate(cursor):
-        return drift_sensor.evaluate_tick(dg.build_sensor_context(cursor=cursor, resources={"duckdb": warehouse}))
+        return evaluate_sensor(drift_sensor, cursor=cursor, resources={"duckdb": warehouse})
 
     drift = shop.query(f"SELECT * FROM {DRIFT} WHERE as_of_date = ?", [day])
     assert set(drift["kind"]) == {"score", "feature"}

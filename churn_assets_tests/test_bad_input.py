@@ -4,53 +4,26 @@ reason; good rows still load and the counts reconcile (read = written + merged +
 from __future__ import annotations
 
 import json
-from datetime import date
-from pathlib import Path
 
-import duckdb
 import pytest
 
-from churn_assets.contract import SOURCES
-from churn_assets.ingest.read_files import LandingFileError
-from churn_assets.ingest.store import ensure_tables, ingest_partition
-from churn_assets.sources import SourceError, prepare_landing
-from churn_assets_tests.source_helpers import NOW, ingest_landing, read_parquet, rows
+from churn_assets.sources import prepare_landing
+from churn_assets_tests.source_helpers import (
+    ingest_landing, parquet_bytes, prepare_error, read_parquet, rows, write_export,
+)
 
 GOOD = "user_id,order_id,ts,amount\nu1,o1,2024-03-01 10:00,10\nu2,o2,2024-03-02 11:00,20\n"
 
 
-def _export(tmp_path: Path, files: dict[str, str | bytes]) -> Path:
-    src = tmp_path / "export"
-    src.mkdir(exist_ok=True)
-    for name, content in files.items():
-        path = src / name
-        path.write_bytes(content if isinstance(content, bytes) else content.encode())
-    return src
-
-
-def _prepare_error(tmp_path: Path, files: dict[str, str | bytes], **kwargs) -> str:
-    with pytest.raises(SourceError) as err:
-        prepare_landing(_export(tmp_path, files), tmp_path / "landing", **kwargs)
-    message = str(err.value)
-    assert "\n" not in message  # one line
-    return message
-
-
-def _parquet_bytes(tmp_path: Path) -> bytes:
-    path = tmp_path / "some.parquet"
-    duckdb.sql(f"COPY (SELECT 'u1' AS user_id, 'o1' AS order_id) TO '{path}' (FORMAT parquet)")
-    return path.read_bytes()
-
-
 def test_missing_required_column_names_file_and_column(tmp_path):
-    message = _prepare_error(tmp_path, {"orders.csv": "user_id,order_id,ts,total\nu1,o1,2024-03-01,10\n"})
+    message = prepare_error(tmp_path, {"orders.csv": "user_id,order_id,ts,total\nu1,o1,2024-03-01,10\n"})
     assert "orders.csv" in message and "'amount'" in message and "missing required column" in message
     assert "total" in message  # the columns that were found
 
 
 def test_adapter_missing_column_names_the_published_column(tmp_path):
     header = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Country\n"
-    message = _prepare_error(tmp_path, {"online_retail_II.csv": header + "1,a,b,1,2010-01-01 10:00,1.0,UK\n"},
+    message = prepare_error(tmp_path, {"online_retail_II.csv": header + "1,a,b,1,2010-01-01 10:00,1.0,UK\n"},
                              source="online_retail_ii")
     assert "online_retail_II.csv" in message and "'Customer ID'" in message
 
@@ -58,7 +31,7 @@ def test_adapter_missing_column_names_the_published_column(tmp_path):
 def test_mapping_naming_a_column_that_is_not_in_the_file(tmp_path):
     mapping = tmp_path / "map.yaml"
     mapping.write_text("orders:\n  file: shop.csv\n  columns: {user_id: Client, order_id: Ref, ts: When, amount: Sum}\n")
-    message = _prepare_error(tmp_path, {"shop.csv": "Customer,Ref,When,Sum\nc1,r1,2024-03-01,5\n"}, mapping=mapping)
+    message = prepare_error(tmp_path, {"shop.csv": "Customer,Ref,When,Sum\nc1,r1,2024-03-01,5\n"}, mapping=mapping)
     assert str(mapping) in message and "kind orders" in message and "'Client'" in message
     assert "shop.csv" in message and "Customer" in message  # the data file and its real columns
 
@@ -76,12 +49,12 @@ def test_mapping_naming_a_column_that_is_not_in_the_file(tmp_path):
 def test_mapping_file_mistakes(tmp_path, text, expected):
     mapping = tmp_path / "map.yaml"
     mapping.write_text(text)
-    message = _prepare_error(tmp_path, {"shop.csv": GOOD}, mapping=mapping)
+    message = prepare_error(tmp_path, {"shop.csv": GOOD}, mapping=mapping)
     assert expected in message and str(mapping) in message
 
 
 def test_unparseable_dates_are_kept_with_row_and_reason(tmp_path):
-    src = _export(tmp_path, {"orders.csv": GOOD + "u3,o3,31/02/2024,5\nu4,o4,,7\n"})
+    src = write_export(tmp_path, {"orders.csv": GOOD + "u3,o3,31/02/2024,5\nu4,o4,,7\n"})
     report = prepare_landing(src, tmp_path / "landing")
     orders = report.kinds["orders"]
     assert (orders.rows_read, orders.rows_written, orders.rows_rejected) == (4, 2, 2) and orders.reconciles
@@ -92,7 +65,7 @@ def test_unparseable_dates_are_kept_with_row_and_reason(tmp_path):
 
 
 def test_a_file_where_no_date_parses_is_an_error_with_an_example(tmp_path):
-    message = _prepare_error(tmp_path, {"orders.csv": "user_id,order_id,ts,amount\nu1,o1,13/31/2024 10:00,1\nu2,o2,14/31/2024 10:00,1\n"})
+    message = prepare_error(tmp_path, {"orders.csv": "user_id,order_id,ts,amount\nu1,o1,13/31/2024 10:00,1\nu2,o2,14/31/2024 10:00,1\n"})
     assert "orders.csv" in message and "row 2" in message and "'13/31/2024 10:00'" in message
     assert "timestamp_format" in message
 
@@ -108,7 +81,7 @@ def test_mixed_types_in_a_column_are_quarantined_per_row(tmp_path):
         {"user_id": 17, "order_id": 5, "ts": 1709301600, "amount": 4, "quantity": "2.5"},
         {"user_id": "u3", "order_id": "o1", "ts": "2024-03-01T15:00:00Z", "amount": 1},
     ]
-    src = _export(tmp_path, {"orders.jsonl": "\n".join(json.dumps(x) for x in lines) + "\nnot json\n"})
+    src = write_export(tmp_path, {"orders.jsonl": "\n".join(json.dumps(x) for x in lines) + "\nnot json\n"})
     report = prepare_landing(src, tmp_path / "landing")
     orders = report.kinds["orders"]
     assert (orders.rows_read, orders.rows_written, orders.rejected) == (7, 6, {"malformed JSON line: not a JSON object": 1})
@@ -139,26 +112,26 @@ def test_mixed_types_in_a_column_are_quarantined_per_row(tmp_path):
 ])
 def test_unusable_files_are_named(tmp_path, name, content, expected):
     if content == "PARQUET":
-        content = _parquet_bytes(tmp_path)
-    message = _prepare_error(tmp_path, {name: content})
+        content = parquet_bytes(tmp_path)
+    message = prepare_error(tmp_path, {name: content})
     assert expected in message and name in message
 
 
 def test_header_only_orders_is_an_error_but_an_empty_optional_kind_is_not(tmp_path):
-    message = _prepare_error(tmp_path, {"orders.csv": "user_id,order_id,ts,amount\n"})
+    message = prepare_error(tmp_path, {"orders.csv": "user_id,order_id,ts,amount\n"})
     assert "no usable orders" in message and "0 orders rows read" in message
-    report = prepare_landing(_export(tmp_path, {"orders.csv": GOOD, "users.csv": "user_id,signup_ts\n"}), tmp_path / "landing2")
+    report = prepare_landing(write_export(tmp_path, {"orders.csv": GOOD, "users.csv": "user_id,signup_ts\n"}), tmp_path / "landing2")
     assert report.kinds["users"].rows_read == 0 and report.kinds["orders"].rows_written == 2
 
 
 def test_no_orders_file_lists_what_was_found(tmp_path):
-    message = _prepare_error(tmp_path, {"sales.csv": GOOD})
+    message = prepare_error(tmp_path, {"sales.csv": GOOD})
     assert "no orders file" in message and "sales.csv" in message and "mapping file" in message
 
 
 def test_malformed_csv_lines_are_kept_with_their_line(tmp_path):
     text = "user_id,order_id,ts,amount\nu1,o1,2024-03-01,10\nu2,o2\n\nu3,o3,2024-03-01,3,extra\nu4,o4,2024-03-02,4\n"
-    report = prepare_landing(_export(tmp_path, {"orders.csv": text}), tmp_path / "landing")
+    report = prepare_landing(write_export(tmp_path, {"orders.csv": text}), tmp_path / "landing")
     orders = report.kinds["orders"]
     assert (orders.rows_read, orders.rows_written, orders.rows_rejected) == (4, 2, 2) and orders.reconciles
     got = read_parquet(tmp_path / "landing" / "_rejected" / "orders.parquet", "SELECT row, reason, raw FROM t ORDER BY row")
@@ -167,22 +140,3 @@ def test_malformed_csv_lines_are_kept_with_their_line(tmp_path):
     # the good rows keep their line numbers in the file (blank line 4 counted)
     assert read_parquet(tmp_path / "landing" / "orders" / "*.parquet", "SELECT order_id, source_row FROM t ORDER BY 1") == [
         ("o1", 2), ("o4", 6)]
-
-
-@pytest.mark.parametrize("name, content, expected", [
-    ("2024-03-01.csv", b"", "empty file (0 bytes)"),
-    ("2024-03-01.jsonl", b"", "empty file (0 bytes)"),
-    ("2024-03-01.csv", "PARQUET", "is a Parquet file, not .csv"),
-    ("2024-03-01.parquet", GOOD.encode(), "not a readable Parquet file"),
-    ("2024-03-01.csv", b"user_id\x00\x01\x02", "binary content"),
-])
-def test_the_ingestion_names_an_unusable_landing_file(tmp_path, name, content, expected):
-    folder = tmp_path / "landing" / "orders"
-    folder.mkdir(parents=True)
-    (folder / name).write_bytes(_parquet_bytes(tmp_path) if content == "PARQUET" else content)
-    con = duckdb.connect(str(tmp_path / "churn.duckdb"))
-    for spec in SOURCES.values():
-        ensure_tables(con, spec)
-    with pytest.raises(LandingFileError) as err:
-        ingest_partition(con, tmp_path / "landing", SOURCES["orders"], date(2024, 3, 1), now=NOW)
-    assert expected in str(err.value) and name in str(err.value)

@@ -19,7 +19,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from churn_assets.definitions import build_definitions
 from churn_assets.instance import write_dagster_yaml
 from churn_assets.local_servers import (
-    HOST, dagster_dev_args, free_port, mlflow_ui_args, server_env, start_server, stop_server, wait_http,
+    HOST, free_port, mlflow_ui_args, server_env, start_dagster_dev, start_server, stop_server, wait_http,
 )
 from churn_assets.resources import MlflowTracking
 from churn_assets.simulate import ShopConfig, simulate_shop
@@ -59,9 +59,12 @@ def stack(tmp_path_factory):
     env = server_env({"CHURN_DATA_DIR": str(base), "DAGSTER_HOME": str(home), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
     servers = {}
     try:
-        # dagster dev boots while the shop is materialized (its code location takes a while to load)
+        # dagster dev boots while the shop is materialized (its code location takes a while to load); its
+        # instance's storage is created first, as this fixture opens the same instance meanwhile
         dagster_port = free_port()
-        servers["dagster"] = start_server(dagster_dev_args(dagster_port, REPO / "workspace.yaml"), env, logs / "dagster.log", cwd=REPO)
+        servers["dagster"] = start_dagster_dev(
+            home, dagster_port, REPO / "workspace.yaml", env, logs / "dagster.log", cwd=REPO
+        )
         with data_dir_env(base):
             tracking = MlflowTracking()
             experiment_id = tracking.setup()  # the store exists before the MLflow server opens it

@@ -1,5 +1,6 @@
 """Backfills give the same tables as one range run or as a run per partition; parallel runs against one
-Dagster instance queue on the 'duckdb' concurrency pool instead of failing on DuckDB's file lock."""
+warehouse queue, one whole run at a time, on its run lock (churn_assets/run_lock.py) instead of failing on
+DuckDB's file lock or interleaving their steps."""
 
 import json
 import os
@@ -19,6 +20,7 @@ from churn_assets.definitions import build_definitions
 from churn_assets.instance import ensure_dagster_home
 from churn_assets.pipeline import ingest_range, landing_days
 from churn_assets.resources import DUCKDB_POOL, DuckDBWarehouse
+from churn_assets.run_lock import hold_run_lock, run_lock_path
 from churn_assets.simulate import ShopConfig, simulate_shop
 from churn_assets_tests.pipeline_fixtures import Shop, data_dir_env
 
@@ -113,12 +115,12 @@ def step_failures(instance: dg.DagsterInstance, skip: set[str]) -> list[str]:
     ]
 
 
-def blocked_on_pool(instance: dg.DagsterInstance, run_id: str) -> bool:
-    return any(f"blocked by limit for pool {DUCKDB_POOL}" in (r.user_message or "") for r in instance.all_logs(run_id))
+def waiting_for_warehouse(instance: dg.DagsterInstance, run_id: str) -> bool:
+    return any("waiting for the warehouse" in (r.user_message or "") for r in instance.all_logs(run_id))
 
 
 @pytest.mark.slow
-def test_parallel_runs_queue_on_the_duckdb_pool(tmp_path, monkeypatch):
+def test_parallel_runs_queue_on_the_warehouse_run_lock(tmp_path, monkeypatch):
     base = tmp_path / "shop"
     home = tmp_path / "dagster_home"
     monkeypatch.setenv("DAGSTER_HOME", str(home))
@@ -140,10 +142,10 @@ def test_parallel_runs_queue_on_the_duckdb_pool(tmp_path, monkeypatch):
     pools = {p.name: p.limit for p in instance.event_log_storage.get_pool_limits()}
     assert pools.get(DUCKDB_POOL) == 1  # the setup runs' steps already took the pool's slot
 
-    # Hold the pool's only slot and the DuckDB file, as a long writer would. A step that opened the file
-    # anyway fails at once (lock_timeout_s = 0): only the pool can keep the runs apart.
-    storage = instance.event_log_storage
-    assert storage.claim_concurrency_slot(DUCKDB_POOL, "test-holder", "holder").is_claimed
+    # Hold the warehouse's run lock and the DuckDB file, as a long run would. A step that opened the file
+    # anyway fails at once (lock_timeout_s = 0): only the run lock can keep the runs apart.
+    lock = hold_run_lock(run_lock_path(base / "churn.duckdb"), purpose="the test, as a long run")
+    lock.__enter__()
     holder = duckdb.connect(str(base / "churn.duckdb"))
     no_lock_retry = {"resources": {"duckdb": {"config": {"lock_timeout_s": 0}}}}
     commands = []
@@ -164,11 +166,11 @@ def test_parallel_runs_queue_on_the_duckdb_pool(tmp_path, monkeypatch):
         for job, day, config in commands
     ]
     try:
-        # every run gets going and waits on the pool while the slot is held
+        # every run gets going and waits for the warehouse while the lock is held
         deadline = time.monotonic() + 600  # four processes importing the project on a busy machine
         while time.monotonic() < deadline:
             runs = [r.run_id for r in instance.get_runs() if r.run_id not in setup_runs]
-            waiting = [r for r in runs if blocked_on_pool(instance, r)]
+            waiting = [r for r in runs if waiting_for_warehouse(instance, r)]
             if len(waiting) == len(commands) or any(p.poll() is not None for p in procs):
                 break
             time.sleep(2)
@@ -176,17 +178,20 @@ def test_parallel_runs_queue_on_the_duckdb_pool(tmp_path, monkeypatch):
         assert len(waiting) == len(commands) and not ended, ended
     finally:
         holder.close()
-        storage.free_concurrency_slot_for_step("test-holder", "holder")
+        lock.__exit__(None, None, None)
     for p in procs:
         p.communicate(timeout=600)
     assert [p.returncode for p in procs] == [0] * len(procs), step_failures(instance, setup_runs)
 
     new_runs = [r for r in instance.get_runs() if r.run_id not in setup_runs]
     assert len(new_runs) == len(commands) and all(r.status == dg.DagsterRunStatus.SUCCESS for r in new_runs)
-    # the pool let one step at a time touch DuckDB: no two runs' steps overlap in time
-    intervals = sorted((s, e, run.run_id, k) for run in new_runs for s, e, k in step_intervals(instance, run.run_id))
-    assert len(intervals) > 4 * len(commands)
-    overlaps = [(a[3], b[3]) for a, b in zip(intervals, intervals[1:]) if b[0] < a[1] and a[2] != b[2]]
+    # one whole run at a time: every step of a run ends before the next run's first step starts
+    spans = sorted(
+        (min(s for s, _, _ in steps), max(e for _, e, _ in steps), run.run_id)
+        for run in new_runs if (steps := step_intervals(instance, run.run_id))
+    )
+    assert len(spans) == len(commands)
+    overlaps = [(a[2], b[2]) for a, b in zip(spans, spans[1:]) if b[0] < a[1]]
     assert overlaps == []
 
     # and the tables are complete: the late partitions ingested and reconciled, the day scored

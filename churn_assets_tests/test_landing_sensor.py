@@ -19,7 +19,7 @@ from churn_assets.pipeline import RANGE_END, RANGE_START
 from churn_assets.resources import DuckDBWarehouse
 from churn_assets.sensors import LandingCursor, contiguous_blocks, drift_sensor, landing_files_sensor
 from churn_assets_tests.pipeline_fixtures import data_dir_env
-from churn_assets_tests.sensor_helpers import repository
+from churn_assets_tests.sensor_helpers import evaluate_sensor, repository
 
 HOUR_AGO = time.time() - 3600
 
@@ -44,8 +44,7 @@ def land(base: Path, kind: str, name: str, text: str = "user_id\nu1\n", mtime: f
 def tick(base: Path, cursor: str | None):
     """One evaluation of the landing sensor: (run requests, new cursor, skip message)."""
     warehouse = DuckDBWarehouse(path=str(base / "churn.duckdb"))
-    context = dg.build_sensor_context(cursor=cursor, repository_def=repository(), resources={"duckdb": warehouse})
-    data = landing_files_sensor.evaluate_tick(context)
+    data = evaluate_sensor(landing_files_sensor, cursor=cursor, repository_def=repository(), resources={"duckdb": warehouse})
     return data.run_requests, data.cursor, data.skip_message
 
 
@@ -131,8 +130,9 @@ def test_first_tick_skips_files_an_earlier_run_already_ingested(data_dir):
         for spec in SOURCES.values():
             ensure_tables(con, spec)
         ingested = datetime.fromtimestamp(HOUR_AGO, tz=timezone.utc).replace(tzinfo=None)
-        con.execute("INSERT INTO raw.ingest_log VALUES ('orders', DATE '2026-03-01', 1, 1, 1, 0, 0, ?)", [ingested])
-        con.execute("INSERT INTO raw.ingest_log VALUES ('orders', DATE '2026-03-02', 1, 1, 1, 0, 0, ?)", [ingested])
+        for day in ("2026-03-01", "2026-03-02"):
+            con.execute("INSERT INTO raw.ingest_log (kind, partition_date, files, read, accepted, rejected, duplicates, "
+                        "ingested_at) VALUES ('orders', ?, 1, 1, 1, 0, 0, ?)", [day, ingested])
     os.utime(data_dir / "landing" / "orders" / "2026-03-02.csv", (HOUR_AGO + 5, HOUR_AGO + 5))  # changed after
     requests, cursor, _ = tick(data_dir, None)
     assert partitions_of(requests) == ["2026-03-02"]
@@ -167,7 +167,7 @@ def test_sensors_skip_the_tick_while_a_writer_holds_the_warehouse(data_dir, lock
     requests, cursor, skip = tick(data_dir, None)  # first tick reads raw.ingest_log
     assert requests == [] and cursor is None and "warehouse" in skip
     warehouse = DuckDBWarehouse(path=str(locked_warehouse))
-    data = drift_sensor.evaluate_tick(dg.build_sensor_context(resources={"duckdb": warehouse}))
+    data = evaluate_sensor(drift_sensor, resources={"duckdb": warehouse})
     assert not data.run_requests and "busy" in data.skip_message
 
 

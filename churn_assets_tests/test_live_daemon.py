@@ -1,24 +1,18 @@
 """Live: dagster dev (webserver + daemon) picks up landing files through the landing sensor (slow)."""
 
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from churn_assets.instance import write_dagster_yaml
+from churn_assets.local_servers import free_port, server_env, start_dagster_dev, stop_server
 from churn_assets.pipeline import RANGE_END, RANGE_START
 from churn_assets.resources import DuckDBWarehouse
 
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def wait_for_run(instance: dg.DagsterInstance, tags: dict, timeout_s: float, proc: subprocess.Popen, log: Path):
@@ -38,32 +32,16 @@ def wait_for_run(instance: dg.DagsterInstance, tags: dict, timeout_s: float, pro
 def test_live_daemon_ingests_new_landing_files(tmp_path):
     """dagster dev (webserver + daemon) on loopback: the landing sensor, running by default, starts ingest_job
     for the landed days, then for exactly the day of a file that arrives later."""
-    import signal
-
-    from churn_assets.instance import DAGSTER_YAML
     from churn_assets.simulate import ShopConfig, simulate_shop
 
     base = tmp_path / "data"
     simulate_shop(base, ShopConfig(n_users=120, n_days=12, seed=5))
     home = base / "dagster_home"
-    home.mkdir(parents=True)
-    (home / "dagster.yaml").write_text(DAGSTER_YAML)
-    repo_root = Path(__file__).resolve().parents[1]
-    env = {
-        **os.environ,
-        "CHURN_DATA_DIR": str(base),
-        "DAGSTER_HOME": str(home),
-        "CHURN_LANDING_SETTLE_S": "1",
-        "CHURN_SENSOR_INTERVAL_S": "5",
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
+    write_dagster_yaml(home)
+    env = server_env({"CHURN_DATA_DIR": str(base), "CHURN_LANDING_SETTLE_S": "1", "CHURN_SENSOR_INTERVAL_S": "5"})
     log = tmp_path / "dagster_dev.log"
-    with log.open("w") as out:
-        # its own process group (as `set -m` gives a background job), so the group can be stopped as one
-        proc = subprocess.Popen(
-            ["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(free_port())],
-            cwd=repo_root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+    # the instance's storage is created before dagster dev starts, so this test and the server can open it at once
+    proc = start_dagster_dev(home, free_port(), REPO / "workspace.yaml", env, log, cwd=REPO)
     try:
         instance = dg.DagsterInstance.from_config(str(home))
         days = sorted({p.name[:10] for p in (base / "landing").glob("*/*") if p.is_file()})
@@ -102,9 +80,4 @@ def test_live_daemon_ingests_new_landing_files(tmp_path):
             if name != "landing_files_sensor":
                 assert {t.status for t in ticks} == {TickStatus.SKIPPED}
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_server(proc, timeout_s=30)

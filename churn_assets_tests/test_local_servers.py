@@ -1,12 +1,17 @@
-"""The server helpers: stopping a server stops its whole process group; a dead server fails fast."""
+"""The server helpers: stopping a server stops its whole process group; a dead server fails fast; a Dagster
+instance whose storage was created first opens from several processes at once."""
 
+import multiprocessing
 import os
 import sys
 import time
 
 import pytest
 
-from churn_assets.local_servers import HOST, free_port, server_env, start_server, stop_server, wait_http
+from churn_assets.instance import write_dagster_yaml
+from churn_assets.local_servers import (
+    HOST, free_port, init_dagster_storage, server_env, start_server, stop_server, wait_http,
+)
 
 
 def alive(pid: int) -> bool:
@@ -55,3 +60,40 @@ def test_server_env_puts_the_venv_first():
     env = server_env({"EXTRA": "1"})
     assert env["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)
     assert env["EXTRA"] == "1"
+
+
+def open_instance_at_once(home: str, barrier, results) -> None:
+    import dagster as dg
+
+    barrier.wait()
+    try:
+        dg.DagsterInstance.from_config(home).dispose()
+        results.put("ok")
+    except Exception as exc:  # reported to the test, which shows it
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_a_dagster_home_with_its_storage_opens_from_several_processes_at_once(tmp_path):
+    # a test opening the instance while `dagster dev` starts on it: on a fresh home, both would create the
+    # SQLite storage and one could fail with `UNIQUE constraint failed: alembic_version.version_num`
+    import dagster  # noqa: F401  (imported once here, so the forked openers start together)
+
+    home = tmp_path / "dagster_home"
+    write_dagster_yaml(home)
+    init_dagster_storage(home)
+    init_dagster_storage(home)  # a second call on an existing storage is harmless
+    ctx = multiprocessing.get_context("fork")
+    n = 4
+    barrier, results = ctx.Barrier(n), ctx.Queue()
+    openers = [ctx.Process(target=open_instance_at_once, args=(str(home), barrier, results)) for _ in range(n)]
+    for p in openers:
+        p.start()
+    try:
+        outcomes = [results.get(timeout=120) for _ in openers]
+    finally:
+        for p in openers:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.kill()
+                p.join()
+    assert outcomes == ["ok"] * n

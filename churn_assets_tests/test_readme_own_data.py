@@ -85,7 +85,7 @@ def test_readme_own_data_command_scores_an_orders_only_csv(tmp_path):
     assert scored["tier"].isin(["high", "medium", "low"]).all() and scored["action"].notna().all()
     # amounts arrived in currency units, not cents, and nothing after the as-of date was landed
     with duckdb.connect(str(tmp_path / data_dir / "churn.duckdb"), read_only=True) as con:
-        total, last = con.execute("SELECT sum(amount), max(order_date) FROM staging.orders").fetchone()
+        total, last = con.execute("SELECT CAST(sum(amount) AS DOUBLE), max(order_date) FROM staging.orders").fetchone()
     expected = orders.loc[day <= as_of, "amount"].sum()
     assert total == pytest.approx(expected, rel=1e-6)
     assert last <= as_of

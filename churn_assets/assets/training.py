@@ -136,7 +136,7 @@ def training_rows(con, max_train_rows: int) -> pd.DataFrame:
     keep = 1.0 if max_train_rows <= 0 or n_train <= max_train_rows else max_train_rows / n_train
     return con.execute(
         "SELECT * FROM marts.training_set WHERE split <> 'train' OR CAST($keep AS DOUBLE) >= 1.0 "
-        "OR hash(user_id) % 1000000 < CAST($keep AS DOUBLE) * 1000000",
+        "OR hash(user_id) % 1000000 < CAST($keep AS DOUBLE) * 1000000 ORDER BY user_id, as_of_date",
         {"keep": keep},
     ).df()
 
@@ -240,7 +240,7 @@ def champion(context: dg.AssetExecutionContext, duckdb: DuckDBWarehouse, mlflow:
 
     with duckdb.connect() as con:
         runs = con.execute(f"SELECT * FROM {MODEL_RUNS}").df()
-        test = con.execute("SELECT * FROM marts.training_set WHERE split = 'test'").df()
+        test = con.execute("SELECT * FROM marts.training_set WHERE split = 'test' ORDER BY user_id, as_of_date").df()
     candidates = [
         Candidate(r.model, r.valid_roc_auc, r.test_roc_auc, r.run_id, r.model_uri) for r in runs.itertuples()
     ]

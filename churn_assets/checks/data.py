@@ -13,7 +13,7 @@ import dagster as dg
 from pydantic import Field
 
 from churn_assets.contract import INGEST_ORDER, SOURCES, SourceSpec
-from churn_assets.ingest.validate import EARLIEST
+from churn_assets.ingest.validate import EARLIEST, bound_text
 from churn_assets.partitions import daily_partitions
 from churn_assets.resources import DUCKDB_POOL, DuckDBWarehouse
 
@@ -55,9 +55,9 @@ def range_conditions(spec: SourceSpec) -> dict[str, str]:
     for col in spec.columns:
         c = f'"{col.name}"'
         if col.min_value is not None:
-            out[f"{col.name} below {col.min_value:g}"] = f"{c} < {float(col.min_value)}"
+            out[f"{col.name} below {bound_text(col.min_value)}"] = f"{c} < {float(col.min_value)}"
         if col.max_value is not None:
-            out[f"{col.name} above {col.max_value:g}"] = f"{c} > {float(col.max_value)}"
+            out[f"{col.name} above {bound_text(col.max_value)}"] = f"{c} > {float(col.max_value)}"
         if col.allowed:
             allowed = ", ".join("'" + a + "'" for a in col.allowed)
             out[f"{col.name} not allowed"] = f"{c} NOT IN ({allowed})"

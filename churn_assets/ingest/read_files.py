@@ -7,8 +7,7 @@ so that nothing is dropped silently. A file that cannot be read at all raises La
 from __future__ import annotations
 
 import csv
-import gzip
-import io
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from churn_assets.contract import LANDING_SUFFIXES, SourceSpec
+from churn_assets.ingest.text_files import TextFileError, one_line, open_text, scan_text
 
 LINE = "_line"
 ORIGIN = "_origin"  # "file:row" of the user's export a prepared landing row came from (else absent)
@@ -57,12 +57,6 @@ def partition_files(landing: Path, kind: str, day: date) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.name.startswith(prefix) and landing_suffix(p))
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
-
-
 def _malformed_frame(records: list[tuple[int, str, str]]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=[LINE, "reason", "raw"]).astype({LINE: "int64"})
 
@@ -73,6 +67,9 @@ def _check_columns(path: Path, present: list[str], spec: SourceSpec) -> None:
         raise LandingFileError(
             path, f"missing required column(s) {missing} for {spec.kind}; found columns {present}"
         )
+    twice = sorted({c for c in present if present.count(c) > 1 and c in spec.column_names})
+    if twice:
+        raise LandingFileError(path, f"column(s) {twice} appear more than once (names are matched ignoring case)")
 
 
 def _frame(records: list[list[str | None]], lines: list[int], columns: list[str], spec: SourceSpec) -> pd.DataFrame:
@@ -83,7 +80,7 @@ def _frame(records: list[list[str | None]], lines: list[int], columns: list[str]
 
 
 def _read_csv(path: Path, spec: SourceSpec) -> FileRead:
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         reader = csv.reader(fh)
         try:
             header = next(reader)
@@ -93,10 +90,14 @@ def _read_csv(path: Path, spec: SourceSpec) -> FileRead:
         _check_columns(path, header, spec)
         width = len(header)
         good, lines, bad = [], [], []
-        prev_line = reader.line_num
-        for record in reader:
-            start = prev_line + 1
-            prev_line = reader.line_num
+        while True:
+            start = reader.line_num + 1
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:  # a quoted field over the limit (longer lines stop in scan_text): the file stops
+                raise LandingFileError(path, f"line {start}: {exc}") from None
             if not record:  # blank line
                 continue
             if len(record) != width:
@@ -109,8 +110,8 @@ def _read_csv(path: Path, spec: SourceSpec) -> FileRead:
 
 def _read_jsonl(path: Path, spec: SourceSpec) -> FileRead:
     """JSON lines parsed by DuckDB's JSON functions (one set-based pass), line numbers kept."""
-    with _open_text(path) as fh:
-        lines = fh.read().split("\n")
+    with open_text(path) as fh:
+        lines = re.split(r"\r\n|\r|\n", fh.read())
     table = pa.table({LINE: pa.array(range(1, len(lines) + 1), pa.int64()), "raw": pa.array(lines, pa.string())})
     with duckdb.connect() as con:
         con.register("json_lines", table)
@@ -148,7 +149,7 @@ def _read_parquet(path: Path, spec: SourceSpec) -> FileRead:
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise LandingFileError(path, f"not a readable Parquet file ({exc})") from exc
+        raise LandingFileError(path, f"not a readable Parquet file ({one_line(exc)})") from exc
     table = table.rename_columns([c.lower() for c in table.column_names])
     _check_columns(path, table.column_names, spec)
     df = table.to_pandas()
@@ -159,6 +160,8 @@ def _read_parquet(path: Path, spec: SourceSpec) -> FileRead:
         elif pd.api.types.is_datetime64_any_dtype(df[col]):
             ts = df[col].dt.tz_convert("UTC") if df[col].dt.tz is not None else df[col]
             out[col] = ts.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").astype("string")
+        elif pa.types.is_floating(table.schema.field(col).type):  # by Arrow: NaN stays "nan", not missing
+            out[col] = table.column(col).cast(pa.string()).to_pandas().astype("string")
         else:
             out[col] = df[col].astype("string")
     out[LINE] = pd.Series(range(1, len(df) + 1), index=df.index, dtype="int64")
@@ -183,6 +186,8 @@ def read_landing_file(path: Path, spec: SourceSpec) -> FileRead:
     suffix = landing_suffix(path)
     _check_not_empty_or_misnamed(path, suffix)
     try:
+        if suffix and suffix != ".parquet":
+            scan_text(path)
         if suffix in (".csv", ".csv.gz"):
             return _read_csv(path, spec)
         if suffix in (".jsonl", ".json", ".jsonl.gz", ".json.gz"):
@@ -191,6 +196,8 @@ def read_landing_file(path: Path, spec: SourceSpec) -> FileRead:
             return _read_parquet(path, spec)
     except LandingFileError:
         raise
+    except TextFileError as exc:
+        raise LandingFileError(path, str(exc)) from None
     except (UnicodeDecodeError, OSError, csv.Error, EOFError) as exc:
-        raise LandingFileError(path, f"cannot be read as {suffix} ({type(exc).__name__}: {exc})") from exc
+        raise LandingFileError(path, f"cannot be read as {suffix} ({type(exc).__name__}: {one_line(exc)})") from exc
     raise LandingFileError(path, f"unsupported file type; expected one of {LANDING_SUFFIXES}")

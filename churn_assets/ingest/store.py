@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +25,10 @@ class PartitionCounts:
     read: int
     accepted: int
     rejected: int
-    duplicates: int
+    duplicates: int  # repeats of a natural key within the partition: not kept
+    # accepted rows whose natural key was already ingested on an earlier day: kept in raw.<kind> (the staging
+    # models keep the earliest), counted by record_cross_day_duplicates once a run's partitions are in
+    cross_day_duplicates: int = 0
 
     @property
     def reconciles(self) -> bool:
@@ -49,6 +52,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
         "CREATE TABLE IF NOT EXISTS raw.ingest_log (kind VARCHAR, partition_date DATE, files BIGINT, "
         "read BIGINT, accepted BIGINT, rejected BIGINT, duplicates BIGINT, ingested_at TIMESTAMP)"
     )
+    con.execute("ALTER TABLE raw.ingest_log ADD COLUMN IF NOT EXISTS cross_day_duplicates BIGINT DEFAULT 0")
 
 
 def users_are_known(con: duckdb.DuckDBPyConnection) -> bool:
@@ -131,7 +135,8 @@ def ingest_partition(
             )
             con.unregister("malformed_rows")
         con.execute(
-            "INSERT INTO raw.ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO raw.ingest_log (kind, partition_date, files, read, accepted, rejected, duplicates, ingested_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [spec.kind, day, n_files, counts.read, counts.accepted, counts.rejected, counts.duplicates, now],
         )
         con.execute("COMMIT")
@@ -141,3 +146,38 @@ def ingest_partition(
     finally:
         con.execute("DROP TABLE IF EXISTS checked_rows")
     return counts
+
+
+def record_cross_day_duplicates(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, counts: list[PartitionCounts]
+) -> list[PartitionCounts]:
+    """Count, per day from the first of `counts` on, the rows of raw.<kind> whose natural key was already
+    ingested on an earlier day; write the counts to raw.ingest_log.cross_day_duplicates and return `counts`
+    with theirs. Later days are counted again too: re-ingesting a day can change what is new on them.
+    One set-based query per run (not per partition), so a backfill of many days scans raw.<kind> once."""
+    if not counts:
+        return counts
+    first = min(c.partition_date for c in counts)
+    same_key = " AND ".join(f'e."{k}" IS NOT DISTINCT FROM n."{k}"' for k in spec.natural_key)
+    params = {"first": first, "kind": spec.kind}
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE cross_day AS SELECT n._partition_date AS day, count(*) AS n FROM raw.{spec.kind} AS n "
+        f"WHERE n._partition_date >= $first AND EXISTS (SELECT 1 FROM raw.{spec.kind} AS e "
+        f"WHERE e._partition_date < n._partition_date AND {same_key}) GROUP BY 1",
+        {"first": first},
+    )
+    by_day = dict(con.execute("SELECT day, n FROM cross_day").fetchall())
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("UPDATE raw.ingest_log SET cross_day_duplicates = 0 WHERE kind = $kind AND partition_date >= $first", params)
+        con.execute(
+            "UPDATE raw.ingest_log AS log SET cross_day_duplicates = c.n FROM cross_day AS c "
+            "WHERE log.kind = $kind AND log.partition_date = c.day",
+            {"kind": spec.kind},
+        )
+        con.execute("DROP TABLE cross_day")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return [replace(c, cross_day_duplicates=by_day.get(c.partition_date, 0)) for c in counts]

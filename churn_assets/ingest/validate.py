@@ -48,6 +48,11 @@ def _typed(col: Column) -> str:
     return value
 
 
+def bound_text(value: float) -> str:
+    """A bound as people write it: 0, 5, 1,000,000,000, 0.5."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
+
+
 def _failures(col: Column) -> list[tuple[str, str]]:
     """(condition, reason) pairs, checked in order, on the cleaned and the typed value of the column."""
     c, t = _quote(col.name), _t(col.name)
@@ -64,9 +69,9 @@ def _failures(col: Column) -> list[tuple[str, str]]:
         if col.kind == "int":
             out.append((f"{t} <> round({t})", f"{col.name} is not a whole number"))
         if col.min_value is not None:
-            out.append((f"{t} < {float(col.min_value)}", f"{col.name} below {col.min_value:g}"))
+            out.append((f"{t} < {float(col.min_value)}", f"{col.name} below {bound_text(col.min_value)}"))
         if col.max_value is not None:
-            out.append((f"{t} > {float(col.max_value)}", f"{col.name} above {col.max_value:g}"))
+            out.append((f"{t} > {float(col.max_value)}", f"{col.name} above {bound_text(col.max_value)}"))
     elif col.kind == "category" and col.allowed:
         allowed = ", ".join(_literal(a) for a in col.allowed)
         out.append(

@@ -41,7 +41,9 @@ def _local_to_utc(expr: str, tz: str | None, params: Params) -> str:
 
 
 def _epoch(expr: str, scale: float) -> str:
-    return f"CAST(to_timestamp(CAST({expr} AS DOUBLE) / {scale!r}) AS TIMESTAMP)"
+    """Seconds since 1970 (times `scale`); NULL (unparseable) beyond about 3,000 years either side."""
+    seconds = f"(CAST({expr} AS DOUBLE) / {scale!r})"
+    return f"CASE WHEN abs({seconds}) < 1e11 THEN CAST(to_timestamp({seconds}) AS TIMESTAMP) END"
 
 
 def timestamp_sql(col: str, dtype: str, fmt: str | list[str] | None, tz: str | None, params: Params) -> str:

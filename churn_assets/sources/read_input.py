@@ -3,20 +3,28 @@
 Text formats arrive as VARCHAR columns (no type guessing: a column with mixed types stays readable and
 each value is judged later, row by row); Parquet keeps its own types. Every table has `_row`: the line
 in the file for CSV / JSON lines (the header is line 1; blank lines are counted), the 1-based row for
-Parquet. Records that cannot be parsed (wrong field count, invalid JSON) go to a rejects table with
-their line and reason. A file that cannot be used at all raises SourceError naming it.
+Parquet; a quoted cell spanning lines counts them all. Records that cannot be parsed (wrong field count,
+invalid JSON) go to a rejects table with their line and reason. A file that cannot be used at all raises
+SourceError naming it (and the line where it applies). Text files are checked first, in one pass
+(ingest/text_files.py: gzip, UTF-8, line length); one that mixes line ends (CR-LF and LF, or lone CR) is
+read from an LF copy, which DuckDB's CSV reader needs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import gzip
 import itertools
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from churn_assets.contract import MAX_LINE_SIZE
+from churn_assets.ingest.text_files import TextFileError, lf_copy, one_line, open_text, scan_text
 from churn_assets.sources.errors import SourceError
 
 # longest suffix first: "x.csv.gz" is csv, gzip decompressed by DuckDB
@@ -75,8 +83,8 @@ def _head(path: Path) -> bytes:
         try:
             with gzip.open(path, "rb") as fh:
                 return fh.read(SNIFF_BYTES)
-        except (OSError, EOFError) as exc:
-            raise SourceError(f"broken gzip file ({exc})", path=path) from exc
+        except (OSError, EOFError, zlib.error) as exc:
+            raise SourceError(f"truncated or corrupt gzip file ({one_line(exc)})", path=path) from None
     return raw
 
 
@@ -103,11 +111,6 @@ def check_content(path: Path, fmt: str) -> bytes:
         raise SourceError(f"is a ZIP archive (or an Excel workbook), not {fmt}; unzip it or save the sheet as CSV", path=path)
     if b"\x00" in head:
         raise SourceError(f"binary content (NUL bytes), not {fmt} text", path=path)
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if len(head) < SNIFF_BYTES or exc.start < len(head) - 4:  # a character cut by the sniff window is fine
-            raise SourceError("not UTF-8 text; re-save the file as UTF-8", path=path, row=head[:exc.start].count(b"\n") + 1) from None
     if fmt == "jsonl" and head.lstrip()[:1] == b"[":
         raise SourceError("a JSON array, not JSON lines; write one JSON object per line", path=path)
     return head
@@ -126,26 +129,38 @@ def detect_delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
-def _line_table(con: duckdb.DuckDBPyConnection, path: Path, name: str, blank_only: bool = False) -> None:
-    """Every physical line of a text file as (line, raw), blank lines included (raw NULL); or only the
-    numbers of the blank lines."""
+def _error_line(exc: duckdb.Error) -> int | None:
+    found = re.search(r"on Line: (\d+)", str(exc))
+    return int(found.group(1)) if found else None
+
+
+def _line_table(con: duckdb.DuckDBPyConnection, path: Path, source: Path, name: str, quotes: bool = False) -> None:
+    """Every physical line of a text file as (line, raw), blank lines included (raw NULL); or, with `quotes`,
+    only the lines that are blank or hold an odd number of '"' (a quoted cell may break the line there),
+    as (line, blank, odd). `source` is the file to read, `path` the one to name."""
     lines = (
         "SELECT row_number() OVER () AS line, raw FROM read_csv($path, columns = {'raw': 'VARCHAR'}, header = false, "
-        "delim = $delim, quote = '', escape = '', auto_detect = false, max_line_size = 100000000)"
+        f"delim = $delim, quote = '', escape = '', auto_detect = false, strict_mode = false, max_line_size = {MAX_LINE_SIZE})"
     )
+    if quotes:
+        odd = "COALESCE(contains(raw, '\"') AND (length(raw) - length(replace(raw, '\"', ''))) % 2 = 1, false)"
+        lines = f"SELECT line, raw IS NULL AS blank, {odd} AS odd FROM ({lines}) WHERE raw IS NULL OR {odd}"
     try:
-        con.execute(
-            f"CREATE TEMP TABLE {name} AS " + (f"SELECT line FROM ({lines}) WHERE raw IS NULL" if blank_only else lines),
-            {"path": str(path), "delim": "\x01"},
-        )
+        con.execute(f"CREATE TEMP TABLE {name} AS {lines}", {"path": str(source), "delim": "\x01"})
     except duckdb.Error as exc:
-        line = re.search(r"on Line: (\d+)", str(exc))
-        if "unicode" in str(exc).lower():
-            raise SourceError("not UTF-8 text; re-save the file as UTF-8", path=path, row=int(line.group(1)) if line else None) from None
-        raise SourceError(f"cannot be read as text ({str(exc).splitlines()[0]})", path=path) from exc
+        raise SourceError(f"cannot be read as text ({one_line(exc)})", path=path, row=_error_line(exc)) from None
 
 
-def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, head: bytes, table: str, delimiter: str | None) -> InputTable:
+def _unclosed_quote(con: duckdb.DuckDBPyConnection, path: Path, source: Path, table: str) -> int | None:
+    """The line where a quoted cell opens that no later line closes (an odd number of '"' in the file)."""
+    _line_table(con, path, source, f"{table}_quotes", quotes=True)
+    n, last = con.execute(f"SELECT count(*), max(line) FROM {table}_quotes WHERE odd").fetchall()[0]
+    con.execute(f"DROP TABLE {table}_quotes")
+    return last if n % 2 else None
+
+
+def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Path, head: bytes, table: str,
+              delimiter: str | None) -> InputTable:
     header = head.decode("utf-8", errors="replace").splitlines()[0]
     delim = delimiter or detect_delimiter(header)
     rejects, scans = f"{table}_rej", f"{table}_scan"
@@ -153,44 +168,88 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, head: bytes, table: st
         con.execute(
             f"CREATE TEMP TABLE {table} AS SELECT row_number() OVER () + 1 AS _row, * FROM read_csv($path, "
             "all_varchar = true, header = true, delim = $delim, quote = '\"', escape = '\"', ignore_errors = true, "
-            f"store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{scans}', max_line_size = 100000000)",
-            {"path": str(path), "delim": delim},
+            f"store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{scans}', max_line_size = {MAX_LINE_SIZE})",
+            {"path": str(source), "delim": delim},
         )
     except duckdb.Error as exc:
-        raise SourceError(f"cannot be read as CSV ({str(exc).splitlines()[0]})", path=path) from exc
-    # Records come in file order; lines that are not records (blank, malformed) shift the line numbers:
-    # record i sits on line i + 1 + (number of skipped lines s_j with s_j - j <= i), s sorted, j from 1.
-    _line_table(con, path, f"{table}_blank", blank_only=True)
-    con.execute(
-        f"CREATE TEMP TABLE {table}_skipped AS SELECT line, row_number() OVER (ORDER BY line) AS j FROM ("
-        f"SELECT DISTINCT line FROM {rejects} UNION SELECT line FROM {table}_blank WHERE line > 1)"
-    )
-    if con.execute(f"SELECT count(*) FROM {table}_skipped").fetchall()[0][0]:
-        con.execute(
-            f"CREATE TEMP TABLE {table}_fixed AS SELECT r._row + COALESCE(k.j, 0) AS _row, r.* EXCLUDE (_row) "
-            f"FROM {table} AS r ASOF LEFT JOIN (SELECT line - j AS key, max(j) AS j FROM {table}_skipped GROUP BY key) AS k "
-            "ON r._row - 1 >= k.key ORDER BY r._row"
-        )
-        con.execute(f"DROP TABLE {table}")
-        con.execute(f"ALTER TABLE {table}_fixed RENAME TO {table}")
-    con.execute(REJECTS_DDL)
-    con.execute(
-        "INSERT INTO input_rejects SELECT $file, line, 'malformed CSV line: ' || any_value(error_message), "
-        f"left(trim(any_value(csv_line), chr(10) || chr(13)), 1000) FROM {rejects} GROUP BY line",
-        {"file": str(path)},
-    )
+        unclosed = _unclosed_quote(con, path, source, table)
+        why = "a quoted cell opens on this line and is never closed" if unclosed else one_line(exc)
+        raise SourceError(f"cannot be read as CSV ({why})", path=path, row=unclosed or _error_line(exc)) from None
+    _number_lines(con, path, source, delim, table, rejects)
     malformed = con.execute(f"SELECT count(DISTINCT line) FROM {rejects}").fetchall()[0][0]
-    for t in (f"{table}_blank", f"{table}_skipped", rejects, scans):
+    for t in (rejects, scans):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return _finish(con, path, table, malformed)
+
+
+def _record_shifts(path: Path, source: Path, delim: str) -> tuple[list[int], list[int], list[int]]:
+    """For a file in which a quoted cell may span lines: Python's csv module, which splits records as DuckDB
+    does, says on which line each record (ordinal) starts. Kept small: the ordinals where line - ordinal
+    changes, the new differences, and the ordinals of blank lines."""
+    ords, shifts, blanks, end = [], [], [], 0
+    with open_text(source) as fh:
+        reader = csv.reader(fh, delimiter=delim)
+        try:
+            for ordinal, record in enumerate(reader, start=1):
+                if end + 1 - ordinal != (shifts[-1] if shifts else 0):
+                    ords.append(ordinal)
+                    shifts.append(end + 1 - ordinal)
+                if not record:
+                    blanks.append(ordinal)
+                end = reader.line_num
+        except csv.Error as exc:
+            raise SourceError(f"cannot be read as CSV ({exc})", path=path, row=end + 1) from None
+    return ords, shifts, blanks
+
+
+def _number_lines(con: duckdb.DuckDBPyConnection, path: Path, source: Path, delim: str, table: str, rejects: str) -> None:
+    """Give each record of `table` the line it starts on, and copy the rejects to input_rejects with theirs.
+    DuckDB numbers records (ordinals: the header is 1, a blank line counts, a line break inside a quoted
+    cell does not). Records come in file order, so record i has ordinal i + 1 + (number of skipped ordinals
+    s_j with s_j - j <= i), s (blank lines and rejects) sorted, j from 1. Ordinal o starts on line o, plus
+    the line breaks inside quoted cells before it (`_record_shifts`, only for files with such cells)."""
+    t = table
+    _line_table(con, path, source, f"{t}_special", quotes=True)
+    if con.execute(f"SELECT count(*) FROM {t}_special WHERE odd").fetchall()[0][0]:
+        ords, shifts, blanks = _record_shifts(path, source, delim)
+    else:
+        ords, shifts, blanks = [], [], [line for (line,) in con.execute(f"SELECT line FROM {t}_special WHERE blank").fetchall()]
+    con.execute(
+        f"CREATE TEMP TABLE {t}_shifts AS SELECT unnest(CAST($ords AS BIGINT[])) AS ord, unnest(CAST($shifts AS BIGINT[])) AS shift",
+        {"ords": ords, "shifts": shifts},
+    )
+    con.execute(
+        f"CREATE TEMP TABLE {t}_skipped AS SELECT ord, row_number() OVER (ORDER BY ord) AS j FROM ("
+        f"SELECT DISTINCT line AS ord FROM {rejects} UNION SELECT b FROM unnest(CAST($blanks AS BIGINT[])) AS u(b) WHERE b > 1)",
+        {"blanks": blanks},
+    )
+    if con.execute(f"SELECT (SELECT count(*) FROM {t}_skipped) + (SELECT count(*) FROM {t}_shifts)").fetchall()[0][0]:
+        con.execute(
+            f"CREATE TEMP TABLE {t}_fixed AS SELECT o._ord + COALESCE(s.shift, 0) AS _row, o.* EXCLUDE (_row, _ord) FROM ("
+            f"SELECT r._row + COALESCE(k.j, 0) AS _ord, r.* FROM {t} AS r ASOF LEFT JOIN "
+            f"(SELECT ord - j AS key, max(j) AS j FROM {t}_skipped GROUP BY key) AS k ON r._row - 1 >= k.key"
+            f") AS o ASOF LEFT JOIN {t}_shifts AS s ON o._ord >= s.ord ORDER BY o._ord"
+        )
+        con.execute(f"DROP TABLE {t}")
+        con.execute(f"ALTER TABLE {t}_fixed RENAME TO {t}")
+    con.execute(REJECTS_DDL)
+    con.execute(
+        "INSERT INTO input_rejects SELECT $file, j.line + COALESCE(s.shift, 0), j.reason, j.raw FROM ("
+        "SELECT line, 'malformed CSV line: ' || any_value(error_message) AS reason, "
+        f"left(trim(any_value(csv_line), chr(10) || chr(13)), 1000) AS raw FROM {rejects} GROUP BY line) AS j "
+        f"ASOF LEFT JOIN {t}_shifts AS s ON j.line >= s.ord",
+        {"file": str(path)},
+    )
+    for name in ("special", "shifts", "skipped"):
+        con.execute(f"DROP TABLE IF EXISTS {t}_{name}")
 
 
 def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _load_jsonl(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> InputTable:
-    _line_table(con, path, f"{table}_lines")
+def _load_jsonl(con: duckdb.DuckDBPyConnection, path: Path, source: Path, table: str) -> InputTable:
+    _line_table(con, path, source, f"{table}_lines")
     con.execute(
         f"CREATE TEMP TABLE {table}_ok AS SELECT line, raw, "
         "CASE WHEN json_valid(raw) THEN json_type(raw) = 'OBJECT' ELSE false END AS ok "
@@ -230,7 +289,7 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> Inp
             {"path": str(path)},
         )
     except duckdb.Error as exc:
-        raise SourceError(f"not a readable Parquet file ({str(exc).splitlines()[0]})", path=path) from exc
+        raise SourceError(f"not a readable Parquet file ({one_line(exc)})", path=path) from None
     return _finish(con, path, table, 0)
 
 
@@ -247,11 +306,16 @@ def load_input(con: duckdb.DuckDBPyConnection, path: Path, fmt: str | None = Non
         raise SourceError(f"unknown file type; expected one of {', '.join(s for s, _ in SUFFIX_FORMATS)}", path=path)
     head = check_content(path, fmt)
     table = f"input_{next(_counter)}"
-    if fmt == "csv":
-        return _load_csv(con, path, head, table, delimiter)
-    if fmt == "jsonl":
-        return _load_jsonl(con, path, table)
-    return _load_parquet(con, path, table)
+    if fmt == "parquet":
+        return _load_parquet(con, path, table)
+    try:
+        mixed_line_ends = scan_text(path)
+    except TextFileError as exc:
+        raise SourceError(exc.problem, path=path, row=exc.line) from None
+    with lf_copy(path) if mixed_line_ends else contextlib.nullcontext(path) as source:
+        if fmt == "csv":
+            return _load_csv(con, path, source, head, table, delimiter)
+        return _load_jsonl(con, path, source, table)
 
 
 def quote_ident(name: str) -> str:

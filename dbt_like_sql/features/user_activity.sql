@@ -111,7 +111,7 @@ sessions AS (
         as_of_date,
         session_key,
         MIN(age_days) AS age_days,
-        date_diff('second', MIN(first_ts), MAX(last_ts)) / 60.0 AS minutes,
+        date_diff('second', MIN(first_ts), MAX(last_ts)) AS seconds,
         SUM(add_to_cart) AS add_to_cart,
         SUM(CASE WHEN age_days < 30 AND paid_order_that_day = 0 THEN searches ELSE 0 END) AS unpaid_searches_30d
     FROM seen
@@ -127,7 +127,7 @@ session_stats AS (
         COUNT(*) AS sessions_total,
         SUM(CASE WHEN age_days < 30 THEN 1 ELSE 0 END) AS sessions_30d,
         SUM(CASE WHEN age_days < 90 THEN 1 ELSE 0 END) AS sessions_90d,
-        AVG(CASE WHEN age_days < 30 THEN minutes END) AS avg_session_minutes_30d,
+        AVG(CASE WHEN age_days < 30 THEN seconds END) / 60.0 AS avg_session_minutes_30d,  -- exact integer sum
         SUM(CASE WHEN add_to_cart = 0 THEN unpaid_searches_30d ELSE 0 END) AS searches_without_purchase_30d
     FROM sessions
     GROUP BY user_id, as_of_date

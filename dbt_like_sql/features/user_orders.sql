@@ -89,8 +89,10 @@ gap_stats AS (
         a.user_id,
         a.as_of_date,
         COUNT(*) AS purchase_days,
-        AVG(CAST(p.gap_days AS DOUBLE)) AS mean_gap_days,
-        STDDEV_POP(CAST(p.gap_days AS DOUBLE)) AS std_gap_days
+        AVG(p.gap_days) AS mean_gap_days,
+        -- population standard deviation from exact integer sums (STDDEV_POP's result varies with thread order)
+        SQRT(CAST(COUNT(p.gap_days) * SUM(p.gap_days * p.gap_days) - SUM(p.gap_days) * SUM(p.gap_days) AS DOUBLE))
+            / NULLIF(COUNT(p.gap_days), 0) AS std_gap_days
     FROM features.active_users AS a
     JOIN purchase_dates AS p
         ON p.user_id = a.user_id
@@ -118,7 +120,9 @@ category_stats AS (
         user_id,
         as_of_date,
         COUNT(*) AS category_count,
-        CASE WHEN COUNT(*) > 1 THEN -SUM(share * LN(share)) ELSE 0 END AS category_entropy
+        -- each term rounded to DECIMAL first: the sum is then exact, whatever order the threads add in
+        CASE WHEN COUNT(*) > 1 THEN -CAST(SUM(CAST(share * LN(share) AS DECIMAL(38, 18))) AS DOUBLE) ELSE 0 END
+            AS category_entropy
     FROM (
         SELECT
             user_id,

@@ -19,7 +19,7 @@ review_stats AS (
         a.as_of_date,
         COUNT(CASE WHEN r.kind = 'review' AND date_diff('day', r.review_date, a.as_of_date) < 90 THEN 1 END)
             AS reviews_90d,
-        AVG(CASE WHEN date_diff('day', r.review_date, a.as_of_date) < 90 THEN CAST(r.rating AS DOUBLE) END)
+        AVG(CASE WHEN date_diff('day', r.review_date, a.as_of_date) < 90 THEN r.rating END)
             AS rating_mean_90d,
         MIN(CASE WHEN date_diff('day', r.review_date, a.as_of_date) < 90 THEN r.rating END) AS rating_min_90d,
         COUNT(CASE WHEN date_diff('day', r.review_date, a.as_of_date) < 90 AND r.rating IS NOT NULL THEN 1 END)

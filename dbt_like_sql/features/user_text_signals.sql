@@ -4,9 +4,10 @@
 SELECT
     a.user_id,
     a.as_of_date,
-    AVG(CASE WHEN n.review_date > a.as_of_date - 30 THEN n.p_negative END) AS text_neg_mean_30d,
+    -- means over DECIMAL: exact sums, the same whatever order DuckDB's threads add rows in
+    AVG(CASE WHEN n.review_date > a.as_of_date - 30 THEN CAST(n.p_negative AS DECIMAL(18, 12)) END) AS text_neg_mean_30d,
     MAX(CASE WHEN n.review_date > a.as_of_date - 30 THEN n.p_negative END) AS text_neg_max_30d,
-    AVG(n.p_negative) AS text_neg_mean_90d,
+    AVG(CAST(n.p_negative AS DECIMAL(18, 12))) AS text_neg_mean_90d,
     MAX(n.p_negative) AS text_neg_max_90d
 FROM features.active_users AS a
 LEFT JOIN ml.review_negativity AS n

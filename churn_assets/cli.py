@@ -10,14 +10,14 @@ so `make ui DATA_DIR=<data dir>` shows their runs. Nothing after the as-of date 
 to it are ingested, and the staging models cut everything later (PipelineSettings.until_date), so training
 labels end on or before it and scoring sees the as-of day as "today".
 
-This module parses the arguments and runs the jobs; churn_assets/data_dir.py prepares and checks the data
-directory and says which landing days and kinds to ingest.
+This module parses the arguments and says which jobs each command runs; churn_assets/job_runner.py runs them
+(and holds the data directory across them); churn_assets/data_dir.py prepares and checks the data directory
+and says which landing days and kinds to ingest.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import signal
 import sys
@@ -26,28 +26,17 @@ import time
 import warnings
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 # light imports only (the heavy ones happen inside the functions): `churn --help` stays quick
 from churn_assets.data_dir import (
     DataDirError, DataSpan, check_orders_accepted, check_span, check_training_history, ingest_plan, prepare_landing_files,
     set_partition_start, use_data_dir,
 )
+from churn_assets.job_runner import CliError, Runner, exclusive, log, merge_config, settings_config
 
 OUT_COLUMNS = ["user_id", "churn_probability", "tier", "reasons", "action"]
 PROG = "churn"
-
-
-class CliError(Exception):
-    """A problem the user can fix: printed as one line plus its cause, exit code 2."""
-
-    def __init__(self, message: str, cause: str | None = None):
-        super().__init__(message)
-        self.cause = cause
-
-
-def _log(msg: str) -> None:
-    print(f"[churn] {msg}", flush=True)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -139,80 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# --------------------------------------------------------------------------------------------------
-# running the Dagster jobs
-
-
-def _unwrap(exc: BaseException) -> tuple[str | None, BaseException]:
-    """The failing step and the user code's exception inside Dagster's wrappers: the first exception that is not
-    Dagster's own. Its causes are details (a LandingFileError names the file; the UnicodeDecodeError under it does not)."""
-    from dagster import DagsterError
-
-    step, seen = None, exc
-    while isinstance(seen, DagsterError):
-        step = step or getattr(seen, "step_key", None)
-        nxt = getattr(seen, "user_exception", None) or seen.__cause__
-        if nxt is None or nxt is seen:
-            break
-        seen = nxt
-    return step, seen
-
-
-class Runner:
-    def __init__(self, base: Path):
-        import dagster as dg
-
-        from churn_assets.definitions import defs
-        from churn_assets.instance import get_instance
-
-        self.dg = dg
-        self.defs = defs
-        self.instance = get_instance()
-        self.base = base
-
-    def run(self, job_name: str, what: str, run_config: dict | None = None, tags: dict | None = None,
-            asset_selection: list | None = None) -> Any:
-        started = time.monotonic()
-        _log(f"step: {what} ({job_name})")
-        job = self.defs.resolve_job_def(job_name)
-        config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}, **(run_config or {})}
-        try:
-            # Dagster's run log (progress, and a failing step's traceback) goes to stdout with the progress
-            # lines; stderr keeps only the one-line error and its cause
-            with contextlib.redirect_stderr(sys.stdout):
-                result = job.execute_in_process(
-                    instance=self.instance, run_config=config, tags=tags or {}, asset_selection=asset_selection,
-                    raise_on_error=True,
-                )
-        except self.dg.DagsterExecutionInterruptedError:  # Ctrl-C or SIGTERM inside a step: the run is marked failed
-            raise KeyboardInterrupt from None
-        except Exception as exc:
-            step, cause = _unwrap(exc)
-            raise CliError(f"{what} failed in step {step or job_name}", f"{type(cause).__name__}: {cause}") from exc
-        n = len(result.get_asset_materialization_events())
-        _log(f"  done: {n} assets materialized in {time.monotonic() - started:.1f}s (run {result.run_id[:8]})")
-        return result
-
-
-def _settings_config(**values: Any) -> dict:
-    return {"resources": {"settings": {"config": {k: v for k, v in values.items() if v is not None}}}}
-
-
-def _merge(*configs: dict) -> dict:
-    out: dict = {}
-    for c in configs:
-        for k, v in c.items():
-            out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
 def _ingest(runner: Runner, span: DataSpan) -> None:
     from churn_assets.pipeline import RANGE_END, RANGE_START
 
     plan = ingest_plan(runner.base, span)
     kinds, todo = plan.kinds, plan.days
     if not todo:
-        _log(f"step: ingestion skipped: the {len(span.days)} landing days up to {span.days[-1]} are ingested and unchanged")
+        log(f"step: ingestion skipped: the {len(span.days)} landing days up to {span.days[-1]} are ingested and unchanged")
         return
     first, last = todo[0], todo[-1]
     n = sum(1 for d in span.days if first <= d <= last)
@@ -232,8 +154,6 @@ def _out_format(out: Path | None) -> str:
 
 
 def _write_list(base: Path, as_of: date, out: Path | None) -> Path:
-    import pandas as pd
-
     from churn_assets.resources import connect_duckdb
 
     with connect_duckdb(base / "churn.duckdb", read_only=True) as con:
@@ -250,8 +170,8 @@ def _write_list(base: Path, as_of: date, out: Path | None) -> Path:
     else:
         df.to_csv(out, index=False)
     counts = df["tier"].value_counts().reindex(["high", "medium", "low"], fill_value=0)
-    _log(f"{len(df):,} users scored at {as_of}: high {counts['high']:,}, medium {counts['medium']:,}, low {counts['low']:,}")
-    _log(f"risk list: {out}")
+    log(f"{len(df):,} users scored at {as_of}: high {counts['high']:,}, medium {counts['medium']:,}, low {counts['low']:,}")
+    log(f"risk list: {out}")
     return out
 
 
@@ -276,48 +196,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     _out_format(args.out)
     base = use_data_dir(args.data_dir)
-    with _exclusive(base, f"churn run --as-of {args.as_of}"):
+    with exclusive(base, f"churn run --as-of {args.as_of}"):
         return _run(args, base, started)
 
 
 def _run(args: argparse.Namespace, base: Path, started: float) -> int:
     as_of: date = args.as_of
-    prepare_landing_files(base, as_of, args.source, args.mapping, _log)
+    prepare_landing_files(base, as_of, args.source, args.mapping, log)
     span = check_span(base, as_of)
     check_training_history(span, as_of, args.horizon_days, args.as_of_step_days)
     set_partition_start(span.first)
-    _log(f"data directory {base}: landing days {span.first} .. {span.days[-1]}, as of {as_of}")
+    log(f"data directory {base}: landing days {span.first} .. {span.days[-1]}, as of {as_of}")
     runner = Runner(base)
-    settings = _settings_config(
+    settings = settings_config(
         until_date=as_of.isoformat(), horizon_days=args.horizon_days, lookback_days=args.lookback_days,
         as_of_step_days=args.as_of_step_days,
     )
     _ingest(runner, span)
     check_orders_accepted(base, as_of)
     text = {"ops": {"ml__review_negativity": {"config": {"enabled": not args.no_text_model}}}}
-    runner.run("build_job", "staging, review-text model, features, labels, training set", _merge(settings, text))
+    runner.run("build_job", "staging, review-text model, features, labels, training set", merge_config(settings, text))
     _check_training_set(base)
     training = {k: v for k, v in (("models", args.models), ("max_train_rows", args.max_train_rows)) if v is not None}
     models = {"ops": {"ml__trained_models": {"config": training}}} if training else {}
-    runner.run("train_job", "training models, champion, evaluation", _merge(settings, models))
+    runner.run("train_job", "training models, champion, evaluation", merge_config(settings, models))
     runner.run("score_job", f"scoring every active user at {as_of}", settings, tags={"dagster/partition": as_of.isoformat()})
     _write_list(base, as_of, args.out)
-    _log(f"done in {time.monotonic() - started:.0f}s; `make ui DATA_DIR={base}` shows the runs")
+    log(f"done in {time.monotonic() - started:.0f}s; `make ui DATA_DIR={base}` shows the runs")
     return 0
-
-
-@contextlib.contextmanager
-def _exclusive(base: Path, what: str) -> Iterator[None]:
-    """The whole command holds the data directory (churn_assets/run_lock.py): a scoring run of another day must not
-    rebuild staging with its own cut-off date between this command's jobs. A command started meanwhile waits."""
-    from churn_assets.recovery import exclusive_data_dir
-    from churn_assets.run_lock import RunLockTimeout
-
-    try:
-        with exclusive_data_dir(base, what, _log):
-            yield
-    except RunLockTimeout as exc:
-        raise CliError("another run holds this data directory", str(exc)) from exc
 
 
 def _champion_settings() -> dict[str, int]:
@@ -340,21 +246,21 @@ def cmd_score(args: argparse.Namespace) -> int:
     base = use_data_dir(args.data_dir or Path(os.environ.get("CHURN_DATA_DIR", "data")))
     if not (base / "churn.duckdb").exists():
         raise CliError(f"{base} has no warehouse yet", "run `churn run` on this data directory first")
-    with _exclusive(base, f"churn score --as-of {args.as_of}"):
+    with exclusive(base, f"churn score --as-of {args.as_of}"):
         return _score(args, base, started)
 
 
 def _score(args: argparse.Namespace, base: Path, started: float) -> int:
     as_of: date = args.as_of
-    prepare_landing_files(base, as_of, args.source, args.mapping, _log)
+    prepare_landing_files(base, as_of, args.source, args.mapping, log)
     span = check_span(base, as_of)
     set_partition_start(span.first)
     trained = _champion_settings()
     if args.lookback_days is not None:
         trained["lookback_days"] = args.lookback_days
-    _log(f"re-scoring {as_of} with the champion (settings {trained})")
+    log(f"re-scoring {as_of} with the champion (settings {trained})")
     runner = Runner(base)
-    settings = _settings_config(until_date=as_of.isoformat(), **trained)
+    settings = settings_config(until_date=as_of.isoformat(), **trained)
     _ingest(runner, span)
     from churn_assets.assets.text import NEW_REVIEW_SCORES
 
@@ -364,7 +270,7 @@ def _score(args: argparse.Namespace, base: Path, started: float) -> int:
                asset_selection=[*staging, NEW_REVIEW_SCORES])
     runner.run("score_job", f"scoring every active user at {as_of}", settings, tags={"dagster/partition": as_of.isoformat()})
     _write_list(base, as_of, args.out)
-    _log(f"done in {time.monotonic() - started:.0f}s")
+    log(f"done in {time.monotonic() - started:.0f}s")
     return 0
 
 
@@ -372,11 +278,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from churn_assets.simulate import ShopConfig, simulate_shop
 
     args.out.mkdir(parents=True, exist_ok=True)
-    _log(f"simulating {args.users} users x {args.days} days from {args.start_date} into {args.out}")
+    log(f"simulating {args.users} users x {args.days} days from {args.start_date} into {args.out}")
     started = time.monotonic()
     summary = simulate_shop(args.out, ShopConfig(n_users=args.users, n_days=args.days, seed=args.seed, start_date=args.start_date))
-    _log(f"done in {time.monotonic() - started:.0f}s: {summary.get('rows', summary)}")
-    _log(f"landing files in {args.out / 'landing'}; next: churn run --data-dir {args.out} --as-of YYYY-MM-DD")
+    log(f"done in {time.monotonic() - started:.0f}s: {summary.get('rows', summary)}")
+    log(f"landing files in {args.out / 'landing'}; next: churn run --data-dir {args.out} --as-of YYYY-MM-DD")
     return 0
 
 

@@ -15,17 +15,28 @@ from typing import Callable, Iterator
 import dagster as dg
 
 from churn_assets import paths
-from churn_assets.run_lock import HolderRecord, hold_run_lock, run_lock_path
+from churn_assets.run_lock import DEFAULT_TIMEOUT_S, HolderRecord, hold_run_lock, run_lock_path
+
+
+@contextmanager
+def hold_warehouse(
+    warehouse: str | Path, purpose: str, log: Callable[[str], None], instance: Callable[[], dg.DagsterInstance],
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> Iterator[None]:
+    """Hold the run lock of the DuckDB file `warehouse`, waiting (and saying so) while another run holds it; a
+    holder that died is recovered first, on the Dagster instance `instance()` returns."""
+    with hold_run_lock(run_lock_path(warehouse), purpose=purpose, timeout_s=timeout_s, on_wait=log,
+                       on_stale=lambda record: recover_dead_holder(instance(), record, log)):
+        yield
 
 
 @contextmanager
 def exclusive_data_dir(base: Path, purpose: str, log: Callable[[str], None]) -> Iterator[None]:
-    """Hold the warehouse's run lock across several jobs (a `churn` command): the runs they start take the same
-    lock (re-entrant), and no other run on this data directory slips in between them. Recovers a dead holder."""
+    """Hold the warehouse across several jobs (a `churn` command): the runs they start take the same lock
+    (re-entrant), and no other run on this data directory slips in between them."""
     from churn_assets.instance import get_instance
 
-    with hold_run_lock(run_lock_path(paths.duckdb_path(base)), purpose=purpose, on_wait=log,
-                       on_stale=lambda record: recover_dead_holder(get_instance(), record, log)):
+    with hold_warehouse(paths.duckdb_path(base), purpose, log, get_instance):
         yield
 
 

@@ -12,7 +12,7 @@ import duckdb
 from pydantic import Field
 
 from churn_assets import paths, run_lock
-from churn_assets.recovery import recover_dead_holder
+from churn_assets.recovery import hold_warehouse
 
 # Dagster concurrency pool of every step that opens the DuckDB file: DuckDB lets one process at a time
 # hold it (a writer locks out readers of other processes too), so runs queue on this pool (limit 1 in
@@ -57,10 +57,8 @@ class DuckDBWarehouse(dg.ConfigurableResource):
             yield self
             return
         log = context.log.info if context.log else print
-        with run_lock.hold_run_lock(
-            run_lock.run_lock_path(self.path), purpose=f"Dagster run {run.run_id} of {run.job_name}",
-            timeout_s=self.run_lock_timeout_s, on_wait=log,
-            on_stale=lambda record: recover_dead_holder(instance, record, log),
+        with hold_warehouse(
+            self.path, f"Dagster run {run.run_id} of {run.job_name}", log, lambda: instance, self.run_lock_timeout_s
         ), run_lock.noting_open("dagster_runs", run.run_id):
             yield self
 

@@ -9,7 +9,6 @@ import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pytest
 

@@ -27,9 +27,10 @@ chromium:
 	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo"; \
 	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }
 
+# the default shop (the simulator's defaults: 20,000 users, 180 days) is simulated once, then `churn run` on it
 run: install
-	mkdir -p $(DAGSTER_HOME)
-	$(BIN)/python -m churn_assets.main
+	@[ -d "$(DATA_DIR)/landing/orders" ] || $(BIN)/churn simulate --users 20000 --days 180 --seed 7 --out "$(DATA_DIR)"
+	$(BIN)/churn run --data-dir "$(DATA_DIR)" --as-of latest
 
 # --dist loadfile: a module's tests share one worker, so its module-scoped shop is built once.
 # (--dist loadgroup would not do: with pytest 9.2 xdist's group marks are silently ignored, pytest-xdist#1386.)

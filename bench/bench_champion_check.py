@@ -12,7 +12,6 @@ Only reads the data directory (DuckDB read-only, MLflow registry). Figures go to
 """
 
 import argparse
-import os
 import shutil
 import tempfile
 import time
@@ -25,12 +24,13 @@ FLOOR_OP = "ml__champion_champion_auc_above_floor"
 
 
 def build_shop(base: Path, users: int, models: list[str]) -> None:
-    from churn_assets.definitions import build_definitions
-    from churn_assets.pipeline import ingest_range, landing_days, run_job
+    from churn_assets.defs.build import build_definitions
+    from churn_assets.ingest.landing_files import landing_days
     from churn_assets.simulate import ShopConfig, simulate_shop
+    from churn_assets_tests.pipeline_fixtures import ingest_range, run_job
 
     simulate_shop(base, ShopConfig(n_users=users))
-    defs, instance = build_definitions(), dg.DagsterInstance.ephemeral()
+    defs, instance = build_definitions(base), dg.DagsterInstance.ephemeral()
     days = landing_days(base / "landing")
     ingest_range(defs, instance, days[0], days[-1], landing=base / "landing")
     run_job(defs, "build_job", instance)
@@ -48,7 +48,7 @@ def step_seconds(instance: dg.DagsterInstance, run_id: str) -> float:
 
 
 def time_fingerprint(db: Path) -> tuple[dict, float]:
-    from churn_assets.checks.model import fingerprint_test_window
+    from churn_assets.defs.checks.model import fingerprint_test_window
 
     with duckdb.connect(str(db), read_only=True) as con:
         started = time.perf_counter()
@@ -78,17 +78,16 @@ def main() -> None:
     args = parser.parse_args()
 
     base = args.data_dir or Path(tempfile.mkdtemp(prefix="bench_champion_check_"))
-    os.environ["CHURN_DATA_DIR"] = str(base.resolve())  # before the definitions read their paths
     if args.data_dir is None:
         started = time.monotonic()
         build_shop(base, args.users, args.models.split(","))
         print(f"built a {args.users}-user shop in {base} ({time.monotonic() - started:.0f} s)")
 
-    from churn_assets.definitions import build_definitions
-    from churn_assets.jobs import CHAMPION_GATE
+    from churn_assets.defs.build import build_definitions
+    from churn_assets.defs.jobs import CHAMPION_GATE
 
     gate = dg.define_asset_job("champion_gate", selection=CHAMPION_GATE, executor_def=dg.in_process_executor)
-    defs = dg.Definitions.merge(build_definitions(), dg.Definitions(jobs=[gate]))
+    defs = dg.Definitions.merge(build_definitions(base.resolve()), dg.Definitions(jobs=[gate]))
     instance = dg.DagsterInstance.ephemeral()
     window, seconds = time_fingerprint(base / "churn.duckdb")
     print(f"test window: {window['test_rows']:,} rows, {window['test_first_day']}..{window['test_last_day']}; "

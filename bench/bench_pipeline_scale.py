@@ -19,13 +19,13 @@ from pathlib import Path
 
 import duckdb
 
-from churn_assets.contract import INGEST_ORDER, SOURCES
+from churn_assets.warehouse.contract import INGEST_ORDER, SOURCES
 from churn_assets.ingest.store import ensure_tables, ingest_partition
-from churn_assets.pipeline import landing_days
-from churn_assets.resources import PipelineSettings
+from churn_assets.ingest.landing_files import landing_days
+from churn_assets.defs.resources import PipelineSettings
 from churn_assets.simulate import ShopConfig, simulate_shop
-from churn_assets.sql_project import load_models, run_model, topo_order
-from churn_assets.warehouse import ensure_review_negativity
+from churn_assets.warehouse.sql_project import load_models, run_model, topo_order
+from churn_assets.warehouse.tables import ensure_review_negativity
 
 
 def peak_rss_gib() -> float:

@@ -27,11 +27,11 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from churn_assets.definitions import build_definitions
-from churn_assets.local_servers import HOST, free_port, model_server_args, server_env, start_server, stop_server, wait_http
-from churn_assets.paths import DATA_DIR_ENV
-from churn_assets.pipeline import ingest_range, landing_days, run_job
-from churn_assets.resources import MlflowTracking
+from churn_assets.defs.build import build_definitions
+from churn_assets_tests.local_servers import HOST, free_port, model_server_args, server_env, start_server, stop_server, wait_http
+from churn_assets.ingest.landing_files import landing_days
+from churn_assets_tests.pipeline_fixtures import ingest_range, run_job
+from churn_assets.defs.resources import MlflowTracking
 from churn_assets.simulate import ShopConfig, simulate_shop
 
 SMALL_TEXT_MODEL = {"max_train_texts": 300, "fine_tune_layers": 1, "epochs": 1, "batch_size": 32, "max_len": 64}
@@ -40,7 +40,7 @@ SMALL_TEXT_MODEL = {"max_train_texts": 300, "fine_tune_layers": 1, "epochs": 1, 
 def train_champion(base: Path, users: int, days: int, model: str) -> pd.DataFrame:
     """Simulate, ingest, build, train; returns the newest as-of date's feature rows."""
     simulate_shop(base, ShopConfig(n_users=users, n_days=days, seed=7))
-    defs, instance = build_definitions(), dg.DagsterInstance.ephemeral()
+    defs, instance = build_definitions(base), dg.DagsterInstance.ephemeral()
     landing = landing_days(base / "landing")
     ingest_range(defs, instance, landing[0], landing[-1], landing=base / "landing")
     run_job(defs, "build_job", instance, run_config={"ops": {"ml__review_negativity": {"config": SMALL_TEXT_MODEL}}})
@@ -83,11 +83,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     with tempfile.TemporaryDirectory(prefix="bench_serving_") as tmp:
         base = Path(tmp)
-        os.environ[DATA_DIR_ENV] = str(base)
         started = time.monotonic()
         rows = train_champion(base, a.users, a.days, a.model)
         print(f"[bench] shop simulated and champion trained in {time.monotonic() - started:.0f}s; {len(rows)} feature rows")
-        tracking = MlflowTracking()
+        tracking = MlflowTracking.local(base)
         tracking.setup()
         info = mlflow.models.get_model_info(tracking.champion_uri())
         columns = info.signature.inputs.input_names()
@@ -98,7 +97,7 @@ def main(argv: list[str] | None = None) -> dict:
 
         port = free_port()
         log = base / "serve.log"
-        env = server_env({"MLFLOW_TRACKING_URI": tracking.resolved_uri()})
+        env = server_env({"MLFLOW_TRACKING_URI": tracking.tracking_uri})
         server = start_server(model_server_args(tracking.champion_uri(), port), env, log)
         try:
             t0 = time.monotonic()

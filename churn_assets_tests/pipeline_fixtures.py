@@ -10,17 +10,35 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from churn_assets.definitions import build_definitions
-from churn_assets.pipeline import ingest_range, landing_days, run_job
+from churn_assets.defs.resources import MlflowTracking
+from churn_assets.defs.build import build_definitions
+from churn_assets.defs.partitions import RANGE_END, RANGE_START
+from churn_assets.ingest.landing_files import landing_days
 from churn_assets.simulate import ShopConfig, simulate_shop
+from churn_assets.warehouse.contract import SOURCES
 
 SMALL_TEXT_MODEL = {"max_train_texts": 300, "fine_tune_layers": 1, "epochs": 1, "batch_size": 32, "max_len": 64}
 CLASSIC_MODELS = ["recency_rule", "bgnbd", "logistic", "gbt"]
 
 
+def run_job(defs: dg.Definitions, name: str, instance: dg.DagsterInstance, tags: dict | None = None, run_config=None):
+    job = defs.resolve_job_def(name)
+    return job.execute_in_process(instance=instance, tags=tags or {}, run_config=run_config, raise_on_error=True)
+
+
+def ingest_range(defs: dg.Definitions, instance: dg.DagsterInstance, first, last, landing: Path | None = None):
+    """One ingest_job run over the days first..last (a partition range)."""
+    run_config = None
+    if landing is not None:
+        run_config = {"ops": {f"raw__{k}": {"config": {"landing_dir": str(landing)}} for k in SOURCES}}
+    tags = {RANGE_START: first.isoformat(), RANGE_END: last.isoformat()}
+    return run_job(defs, "ingest_job", instance, tags=tags, run_config=run_config)
+
+
 @contextmanager
 def data_dir_env(path: Path):
-    """Point every default path (DuckDB, MLflow, exports, truth) at `path` while building definitions."""
+    """CHURN_DATA_DIR set to `path` while in use: for code that takes the data directory from the environment
+    (the code location, `dagster` commands)."""
     old = os.environ.get("CHURN_DATA_DIR")
     os.environ["CHURN_DATA_DIR"] = str(path)
     try:
@@ -37,6 +55,10 @@ class Shop:
     base: Path
     defs: dg.Definitions
     instance: dg.DagsterInstance
+
+    @property
+    def tracking(self) -> MlflowTracking:
+        return MlflowTracking.local(self.base)
 
     @property
     def db(self) -> Path:
@@ -77,7 +99,7 @@ class Shop:
 
 def make_shop(base: Path, n_users: int = 1500, n_days: int = 170, seed: int = 11) -> Shop:
     simulate_shop(base, ShopConfig(n_users=n_users, n_days=n_days, seed=seed))
-    return Shop(base, build_definitions(), dg.DagsterInstance.ephemeral())
+    return Shop(base, build_definitions(base), dg.DagsterInstance.ephemeral())
 
 
 @contextmanager
@@ -97,13 +119,12 @@ def register_inverted_champion(shop) -> str:
     from churn_assets.ml.champion import Candidate, ChampionDecision
     from churn_assets.ml.dataset import split_frames
     from churn_assets.ml.models.registry import create_model
-    from churn_assets.resources import MlflowTracking
-    from churn_assets.tracking import apply_decision, log_model_run
+    from churn_assets.warehouse.mlflow_store import apply_decision, log_model_run
 
     frames = split_frames(shop.query("SELECT * FROM marts.training_set"))
     X, y = frames["train"]
     model = create_model("logistic").fit(X, 1 - y)
-    tracking = MlflowTracking()
+    tracking = shop.tracking
     run_id, uri = log_model_run(tracking, model, "inverted", {"model": "inverted"}, {}, X)
     broken = Candidate("inverted_logistic", 0.0, 0.0, run_id, uri)
     return apply_decision(tracking, ChampionDecision(broken, None, True, "test: a broken champion"))

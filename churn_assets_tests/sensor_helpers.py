@@ -4,13 +4,18 @@ import functools
 
 import dagster as dg
 
-from churn_assets.definitions import build_definitions
+from churn_assets.defs.build import build_definitions
+from churn_assets.defs.partitions import DEFAULT_START_DATE
 
 
 @functools.cache
 def repository() -> dg.RepositoryDefinition:
     """The code location's repository: partitioned run requests are resolved against its jobs."""
-    return build_definitions().get_repository_def()
+    return build_definitions(start_date=DEFAULT_START_DATE).get_repository_def()
+
+
+def sensor(name: str) -> dg.SensorDefinition:
+    return repository().get_sensor_def(name)
 
 
 def evaluate_sensor(sensor: dg.SensorDefinition, **context: object) -> dg.SensorResult:

@@ -20,12 +20,12 @@ from typing import Any, Iterable, Mapping
 import duckdb
 import pandas as pd
 
-from churn_assets.contract import SOURCES
+from churn_assets.warehouse.contract import SOURCES
 from churn_assets.ingest.store import ensure_tables
-from churn_assets.warehouse import ensure_review_negativity
-from churn_assets.sql_project import load_models, run_model, topo_order
+from churn_assets.warehouse.tables import ensure_review_negativity
+from churn_assets.warehouse.sql_project import load_models, run_model, topo_order
 
-# Every parameter the SQL models bind, with the defaults of churn_assets.resources.PipelineSettings.
+# Every parameter the SQL models bind, with the defaults of churn_assets.defs.resources.PipelineSettings.
 DEFAULT_SQL_PARAMS: dict[str, Any] = {
     "as_of_step_days": 7,
     "min_history_days": 28,

@@ -8,14 +8,13 @@ import dagster as dg
 import duckdb
 import pytest
 
-from churn_assets.assets.drift import DRIFT, ensure_drift_table
-from churn_assets.contract import SOURCES
-from churn_assets.definitions import build_definitions
+from churn_assets.defs.assets.drift import DRIFT, ensure_drift_table
+from churn_assets.warehouse.contract import SOURCES
+from churn_assets.defs.build import build_definitions
 from churn_assets.ingest.store import ensure_tables
-from churn_assets.resources import DuckDBWarehouse, MlflowTracking
-from churn_assets.sensors import champion_alias_sensor, drift_sensor
+from churn_assets.defs.resources import DuckDBWarehouse, MlflowTracking
 from churn_assets_tests.pipeline_fixtures import data_dir_env
-from churn_assets_tests.sensor_helpers import evaluate_sensor, repository
+from churn_assets_tests.sensor_helpers import evaluate_sensor, repository, sensor
 
 
 # ---------------------------------------------------------------- champion_alias_sensor
@@ -50,12 +49,12 @@ def test_alias_move_rescoring_the_newest_day(tmp_path):
 
     def evaluate(cursor):
         return evaluate_sensor(
-            champion_alias_sensor, cursor=cursor, repository_def=repository(), resources={"duckdb": warehouse, "mlflow": tracking}
+            sensor("champion_alias_sensor"), cursor=cursor, repository_def=repository(), resources={"duckdb": warehouse, "mlflow": tracking}
         )
 
     with data_dir_env(tmp_path):
         assert "no model has the alias" in evaluate(None).skip_message
-        client = MlflowClient(tracking.resolved_uri())
+        client = MlflowClient(tracking.tracking_uri)
         client.create_registered_model("churn_model")
         v1 = client.create_model_version("churn_model", source=(tmp_path / "m1").as_uri())
         v2 = client.create_model_version("churn_model", source=(tmp_path / "m2").as_uri())
@@ -71,7 +70,7 @@ def test_alias_move_rescoring_the_newest_day(tmp_path):
         assert request.partition_key == "2026-06-29"
         assert request.tags["churn/champion_version"] == "2"
         assert data.cursor == "2"
-        assert champion_alias_sensor.job_name == "daily_score_job"
+        assert sensor("champion_alias_sensor").job_name == "daily_score_job"
         assert not evaluate("2").run_requests
 
 
@@ -95,7 +94,7 @@ def write_drift(path: Path, day: date, figures: dict[str, float], computed_at: d
 def test_drift_sensor_requests_retraining_only_above_the_threshold(tmp_path, monkeypatch):
     db = tmp_path / "churn.duckdb"
     evaluate = lambda cursor: evaluate_sensor(  # noqa: E731
-        drift_sensor, cursor=cursor, resources={"duckdb": DuckDBWarehouse(path=str(db))}
+        sensor("drift_sensor"), cursor=cursor, resources={"duckdb": DuckDBWarehouse(path=str(db))}
     )
     assert "no drift measured" in evaluate(None).skip_message
     t0 = datetime(2026, 6, 30, 7, 0)
@@ -105,7 +104,7 @@ def test_drift_sensor_requests_retraining_only_above_the_threshold(tmp_path, mon
     write_drift(db, date(2026, 6, 30), {"churn_probability": 0.31, "orders_90d": 0.45, "amount_mean": 0.05}, t0)
     data = evaluate(calm.cursor)
     [request] = data.run_requests
-    assert drift_sensor.job_name == "retrain_job"
+    assert sensor("drift_sensor").job_name == "retrain_job"
     assert request.tags["churn/drift_partition"] == "2026-06-30"
     assert float(request.tags["churn/psi_max"]) == pytest.approx(0.45)
     assert request.tags["churn/psi_max_column"] == "orders_90d"
@@ -126,8 +125,8 @@ def test_drift_sensor_requests_retraining_only_above_the_threshold(tmp_path, mon
 def scored_shop(tmp_path_factory):
     """A small shop ingested, built (no text model), trained (logistic) and scored through the daily job on
     the training window's as-of date, so that day's population is the reference's own."""
-    from churn_assets.pipeline import run_job
-    from churn_assets.resources import PipelineSettings
+    from churn_assets_tests.pipeline_fixtures import run_job
+    from churn_assets.defs.resources import PipelineSettings
     from churn_assets.simulate import ShopConfig, simulate_shop
     from churn_assets_tests.pipeline_fixtures import Shop
 
@@ -136,7 +135,7 @@ def scored_shop(tmp_path_factory):
         simulate_shop(base, ShopConfig(n_users=400, n_days=100, seed=11))
         # short horizon and one test / valid date: a training window exists after 100 days
         settings = PipelineSettings(horizon_days=14, min_history_days=56, n_test_dates=1, n_valid_dates=1)
-        shop = Shop(base, build_definitions(settings=settings), dg.DagsterInstance.ephemeral())
+        shop = Shop(base, build_definitions(base, settings=settings), dg.DagsterInstance.ephemeral())
         shop.ingest()
         no_text = {"ops": {"ml__review_negativity": {"config": {"enabled": False}}}}
         run_job(shop.defs, "build_job", shop.instance, run_config=no_text)
@@ -152,7 +151,7 @@ def test_a_drifted_partition_triggers_a_retraining_request(scored_shop):
     warehouse = DuckDBWarehouse(path=str(shop.db))
 
     def evaluate(cursor):
-        return evaluate_sensor(drift_sensor, cursor=cursor, resources={"duckdb": warehouse})
+        return evaluate_sensor(sensor("drift_sensor"), cursor=cursor, resources={"duckdb": warehouse})
 
     drift = shop.query(f"SELECT * FROM {DRIFT} WHERE as_of_date = ?", [day])
     assert set(drift["kind"]) == {"score", "feature"}
@@ -166,7 +165,7 @@ def test_a_drifted_partition_triggers_a_retraining_request(scored_shop):
     with duckdb.connect(str(shop.db)) as con:
         con.execute("UPDATE raw.orders SET amount = amount * 4")
     with data_dir_env(shop.base):
-        from churn_assets.pipeline import run_job
+        from churn_assets_tests.pipeline_fixtures import run_job
 
         run_job(shop.defs, "daily_score_job", shop.instance, tags={"dagster/partition": day.isoformat()})
     drift = shop.query(f"SELECT column_name, psi FROM {DRIFT} WHERE as_of_date = ?", [day])

@@ -8,9 +8,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from churn_assets.checks.model import CHAMPION_CHECK
-from churn_assets.partitions import daily_partitions
-from churn_assets.pipeline import RANGE_END, RANGE_START
+from churn_assets.defs.checks.model import CHAMPION_CHECK
+from churn_assets.defs.partitions import RANGE_END, RANGE_START
 from churn_assets_tests.pipeline_fixtures import data_dir_env, make_shop, register_inverted_champion
 
 pytestmark = pytest.mark.slow
@@ -23,19 +22,16 @@ def checks_of(group: str) -> dg.AssetSelection:
 RAW_CHECKS = dg.define_asset_job(
     "raw_checks",
     selection=checks_of("ingest"),
-    partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
 )
 RISK_LIST_CHECKS = dg.define_asset_job(
     "risk_list_checks",
     selection=checks_of("scoring"),
-    partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
 )
 RISK_LIST_ALONE = dg.define_asset_job(
     "risk_list_alone",
     selection=dg.AssetSelection.groups("scoring").without_checks(),
-    partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
 )
 
@@ -192,9 +188,7 @@ def test_risk_list_checks(shop):
 
 
 def test_a_broken_champion_cannot_score(shop):
-    from churn_assets.resources import MlflowTracking
-
-    client = MlflowTracking().client()
+    client = shop.tracking.client()
     good = client.get_model_version_by_alias("churn_model", "champion").version
     day = shop.days()[-2]
     assert shop.listed(day) == 0

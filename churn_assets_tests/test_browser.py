@@ -16,12 +16,12 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from churn_assets.definitions import build_definitions
-from churn_assets.instance import write_dagster_yaml
-from churn_assets.local_servers import (
+from churn_assets.defs.build import build_definitions
+from churn_assets.app.instance import write_dagster_yaml
+from churn_assets_tests.local_servers import (
     HOST, free_port, mlflow_ui_args, server_env, start_dagster_dev, start_server, stop_server, wait_http,
 )
-from churn_assets.resources import MlflowTracking
+from churn_assets.defs.resources import MlflowTracking
 from churn_assets.simulate import ShopConfig, simulate_shop
 from churn_assets_tests.pipeline_fixtures import Shop, data_dir_env
 
@@ -66,13 +66,13 @@ def stack(tmp_path_factory):
             home, dagster_port, REPO / "workspace.yaml", env, logs / "dagster.log", cwd=REPO
         )
         with data_dir_env(base):
-            tracking = MlflowTracking()
+            tracking = MlflowTracking.local(base)
             experiment_id = tracking.setup()  # the store exists before the MLflow server opens it
             mlflow_port = free_port()
             artifacts = (base / "mlflow" / "artifacts").as_uri()
-            servers["mlflow"] = start_server(mlflow_ui_args(tracking.resolved_uri(), artifacts, mlflow_port), env, logs / "mlflow.log")
+            servers["mlflow"] = start_server(mlflow_ui_args(tracking.tracking_uri, artifacts, mlflow_port), env, logs / "mlflow.log")
             simulate_shop(base, ShopConfig(n_users=900, n_days=150, seed=5))
-            defs = build_definitions()
+            defs = build_definitions(base)
             # ingestion (one run of 600 partitions) in a throwaway instance: the UI test needs the later runs
             Shop(base, defs, dg.DagsterInstance.ephemeral()).ingest()
             instance = dg.DagsterInstance.from_config(str(home))

@@ -9,10 +9,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-import churn_assets.checks.model as champion_check
-from churn_assets.checks.model import CHAMPION_CHECK
-from churn_assets.jobs import CHAMPION_GATE
-from churn_assets.partitions import daily_partitions
+import churn_assets.defs.checks.model as champion_check
+from churn_assets.defs.checks.model import CHAMPION_CHECK
+from churn_assets.defs.jobs import CHAMPION_GATE
 from churn_assets_tests.pipeline_fixtures import register_inverted_champion, trained_shop
 
 pytestmark = pytest.mark.slow
@@ -22,7 +21,6 @@ GATE_ONLY = dg.define_asset_job("champion_gate_only", selection=CHAMPION_GATE, e
 RISK_LIST_ALONE = dg.define_asset_job(
     "risk_list_alone",
     selection=dg.AssetSelection.groups("scoring").without_checks(),
-    partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
 )
 FLOOR_OP = "ml__champion_champion_auc_above_floor"
@@ -142,12 +140,9 @@ def test_a_changed_test_window_is_scored_again(shop, loads):
 
 
 def test_a_new_champion_version_is_scored_again(shop, loads):
-    from churn_assets.resources import MlflowTracking
-    from churn_assets.tracking import champion_version
-
-    tracking = MlflowTracking()
+    tracking = shop.tracking
     client = tracking.client()
-    current = champion_version(tracking)
+    current = tracking.champion_version()
     before = figures(run(shop))
     # the same model registered once more: a new version on the same test window
     again = client.create_model_version(tracking.registered_model, current.source, run_id=current.run_id)
@@ -165,11 +160,8 @@ def test_a_new_champion_version_is_scored_again(shop, loads):
 
 
 def test_a_broken_champion_stays_blocked_when_its_result_is_reused(shop, loads):
-    from churn_assets.resources import MlflowTracking
-    from churn_assets.tracking import champion_version
-
-    tracking = MlflowTracking()
-    good = champion_version(tracking).version
+    tracking = shop.tracking
+    good = tracking.champion_version().version
     broken = register_inverted_champion(shop)
     day = shop.days()[-3]
     try:

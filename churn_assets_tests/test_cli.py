@@ -12,8 +12,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from churn_assets import cli
-from churn_assets.data_dir import min_days_for_training
+from churn_assets.app import cli
+from churn_assets.warehouse.exports import EXPORT_COLUMNS
+from churn_assets.app.data_dir import min_days_for_training
 from churn_assets.ml.reasons import NO_SINGLE_FACTOR
 from churn_assets.ml.splits import time_split
 from churn_assets_tests.sql_fixtures import AS_OF, build_models, empty_db, frame, insert_rows, scenario_db
@@ -50,7 +51,7 @@ def write_orders(landing: Path, first: date, n_days: int, users=("a", "b", "c"))
 
 def test_console_script_is_declared_and_installed():
     (ep,) = [e for e in entry_points(group="console_scripts") if e.name == "churn"]
-    assert ep.value == "churn_assets.cli:main"
+    assert ep.value == "churn_assets.app.cli:main"
     assert CHURN.exists()
 
 
@@ -250,7 +251,7 @@ def test_orders_only_run_scores_everyone_and_ignores_data_after_the_as_of_date(t
     risk_a = (tmp_path / "risk_a.csv").read_bytes()
     assert risk_a == (tmp_path / "risk_b.csv").read_bytes()
     scored = pd.read_csv(tmp_path / "risk_a.csv", dtype={"user_id": str})
-    assert list(scored.columns) == cli.OUT_COLUMNS
+    assert list(scored.columns) == EXPORT_COLUMNS
     # lookback 0: every user with a paid order on or before the as-of date, once
     assert set(scored["user_id"]) == paid_users_until(shop_a / "landing", as_of, 0)
     assert scored["user_id"].is_unique

@@ -15,14 +15,14 @@ import pandas as pd
 import pytest
 from dagster._core.events import DagsterEventType
 
-from churn_assets.contract import INGEST_ORDER
-from churn_assets.definitions import build_definitions
-from churn_assets.instance import ensure_dagster_home
-from churn_assets.pipeline import ingest_range, landing_days
-from churn_assets.resources import DUCKDB_POOL, DuckDBWarehouse
-from churn_assets.run_lock import hold_run_lock, run_lock_path
+from churn_assets.warehouse.contract import INGEST_ORDER
+from churn_assets.defs.build import build_definitions
+from churn_assets.app.instance import ensure_dagster_home
+from churn_assets.ingest.landing_files import landing_days
+from churn_assets.defs.resources import DUCKDB_POOL, DuckDBWarehouse
+from churn_assets.warehouse.run_lock import hold_run_lock, run_lock_path
 from churn_assets.simulate import ShopConfig, simulate_shop
-from churn_assets_tests.pipeline_fixtures import Shop, data_dir_env
+from churn_assets_tests.pipeline_fixtures import Shop, data_dir_env, ingest_range
 
 CHAMPION_FLOOR = "ml__champion_champion_auc_above_floor"
 NOT_COMPARED = {"_ingested_at", "ingested_at"}  # when a row was written, not what was written
@@ -38,17 +38,17 @@ def test_every_duckdb_step_is_in_the_duckdb_pool():
 
 
 def test_daily_partitions_start_on_the_first_landing_day(tmp_path, monkeypatch):
-    from churn_assets.partitions import DEFAULT_START_DATE, START_DATE_ENV, partitions_start
+    from churn_assets.defs.partitions import DEFAULT_START_DATE, START_DATE_ENV, partitions_start
 
     monkeypatch.delenv(START_DATE_ENV, raising=False)
-    monkeypatch.setenv("CHURN_DATA_DIR", str(tmp_path))
-    assert partitions_start() == DEFAULT_START_DATE  # no landing files yet
+    landing = tmp_path / "landing"
+    assert partitions_start(landing) == DEFAULT_START_DATE  # no landing files yet
     for kind, name in (("orders", "2025-03-02.csv"), ("users", "2025-03-04.jsonl"), ("orders", "notes.txt")):
         (tmp_path / "landing" / kind).mkdir(parents=True, exist_ok=True)
         (tmp_path / "landing" / kind / name).write_text("")
-    assert partitions_start() == "2025-03-02"
+    assert partitions_start(landing) == "2025-03-02"
     monkeypatch.setenv(START_DATE_ENV, "2024-12-01")
-    assert partitions_start() == "2024-12-01"
+    assert partitions_start(landing) == "2024-12-01"
 
 
 def warehouse_tables(path: Path) -> dict[str, pd.DataFrame]:
@@ -124,14 +124,14 @@ def test_parallel_runs_queue_on_the_warehouse_run_lock(tmp_path, monkeypatch):
     base = tmp_path / "shop"
     home = tmp_path / "dagster_home"
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    ensure_dagster_home()  # dagster.yaml with `concurrency: pools: default_limit: 1`
+    ensure_dagster_home(home)  # dagster.yaml with `concurrency: pools: default_limit: 1`
     instance = dg.DagsterInstance.from_config(str(home))
     assert instance.event_log_storage.supports_global_concurrency_limits
 
     quality_not_under_test = {"ops": {CHAMPION_FLOOR: {"config": {"min_test_roc_auc": 0.5}}}}
     simulate_shop(base, ShopConfig(n_users=400, n_days=170, seed=11))
     with data_dir_env(base):
-        shop = Shop(base, build_definitions(), instance)
+        shop = Shop(base, build_definitions(base), instance)
         days = shop.days()
         late, score_day = days[-3:], days[-4]
         shop.ingest(days[0], days[-4])

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from churn_assets.contract import SOURCES
+from churn_assets.warehouse.contract import SOURCES
 from churn_assets.ingest import LandingFileError, ingest_partition, read_landing_file
 from churn_assets.ingest.store import ensure_tables
 

@@ -12,13 +12,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from churn_assets.contract import SOURCES
+from churn_assets.warehouse.contract import SOURCES
 from churn_assets.ingest.store import ensure_tables
-from churn_assets.pipeline import RANGE_END, RANGE_START
-from churn_assets.resources import DuckDBWarehouse
-from churn_assets.sensors import LandingCursor, contiguous_blocks, drift_sensor, landing_files_sensor
+from churn_assets.defs.partitions import RANGE_END, RANGE_START
+from churn_assets.defs.resources import DuckDBWarehouse
+from churn_assets.defs.resources import DataDirectory
+from churn_assets.defs.sensors import LandingCursor, contiguous_blocks
 from churn_assets_tests.pipeline_fixtures import data_dir_env
-from churn_assets_tests.sensor_helpers import evaluate_sensor, repository
+from churn_assets_tests.sensor_helpers import evaluate_sensor, repository, sensor
 
 HOUR_AGO = time.time() - 3600
 
@@ -43,7 +44,10 @@ def land(base: Path, kind: str, name: str, text: str = "user_id\nu1\n", mtime: f
 def tick(base: Path, cursor: str | None):
     """One evaluation of the landing sensor: (run requests, new cursor, skip message)."""
     warehouse = DuckDBWarehouse(path=str(base / "churn.duckdb"))
-    data = evaluate_sensor(landing_files_sensor, cursor=cursor, repository_def=repository(), resources={"duckdb": warehouse})
+    data = evaluate_sensor(
+        sensor("landing_files_sensor"), cursor=cursor, repository_def=repository(),
+        resources={"duckdb": warehouse, "data_dir": DataDirectory(path=str(base))},
+    )
     return data.run_requests, data.cursor, data.skip_message
 
 
@@ -166,7 +170,7 @@ def test_sensors_skip_the_tick_while_a_writer_holds_the_warehouse(data_dir, lock
     requests, cursor, skip = tick(data_dir, None)  # first tick reads raw.ingest_log
     assert requests == [] and cursor is None and "warehouse" in skip
     warehouse = DuckDBWarehouse(path=str(locked_warehouse))
-    data = evaluate_sensor(drift_sensor, resources={"duckdb": warehouse})
+    data = evaluate_sensor(sensor("drift_sensor"), resources={"duckdb": warehouse})
     assert not data.run_requests and "busy" in data.skip_message
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from churn_assets.instance import write_dagster_yaml
-from churn_assets.local_servers import free_port, server_env, start_dagster_dev, stop_server
-from churn_assets.pipeline import RANGE_END, RANGE_START
-from churn_assets.resources import DuckDBWarehouse
+from churn_assets.app.instance import write_dagster_yaml
+from churn_assets_tests.local_servers import free_port, server_env, start_dagster_dev, stop_server
+from churn_assets.defs.partitions import RANGE_END, RANGE_START
+from churn_assets.defs.resources import DuckDBWarehouse
 
 REPO = Path(__file__).resolve().parents[1]
 

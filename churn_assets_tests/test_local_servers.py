@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from churn_assets.instance import write_dagster_yaml
-from churn_assets.local_servers import (
+from churn_assets.app.instance import write_dagster_yaml
+from churn_assets_tests.local_servers import (
     HOST, free_port, init_dagster_storage, server_env, start_server, stop_server, wait_http,
 )
 

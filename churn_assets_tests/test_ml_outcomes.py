@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_assets.assets.monitoring import realized_outcomes
+from churn_assets.defs.assets.monitoring import realized_outcomes
 from churn_assets.ml.outcomes import day_outcome, plot_realized_trend, realized_churn_trend, recency_score, top_k_precision
 
 

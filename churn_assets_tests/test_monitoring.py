@@ -4,8 +4,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from churn_assets.pipeline import run_job
-from churn_assets_tests.pipeline_fixtures import data_dir_env, make_shop
+from churn_assets_tests.pipeline_fixtures import data_dir_env, make_shop, run_job
 
 pytestmark = pytest.mark.slow
 

@@ -106,9 +106,7 @@ def test_train_evaluate_and_score(shop):
 
 
 def test_a_worse_challenger_does_not_take_the_alias(shop):
-    from churn_assets.resources import MlflowTracking
-
-    tracking = MlflowTracking()
+    tracking = shop.tracking
     client = tracking.client()
     shop.train(models=["gbt"])
     champion = client.get_model_version_by_alias("churn_model", "champion")

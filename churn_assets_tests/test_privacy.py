@@ -9,7 +9,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from churn_assets.contract import SOURCES
+from churn_assets.warehouse.contract import SOURCES
 from churn_assets.ingest.privacy import mask_pii
 from churn_assets.ingest.store import ensure_tables, ingest_partition
 from churn_assets_tests.source_helpers import NOW, rows

@@ -92,7 +92,7 @@ def test_readme_own_data_command_scores_an_orders_only_csv(tmp_path):
 
 
 def test_readme_history_figures_match_the_rule():
-    from churn_assets.data_dir import min_days_for_training
+    from churn_assets.app.data_dir import min_days_for_training
 
     text = README.read_text()
     defaults = int(re.search(r"with the defaults, (\d+) days of orders", text).group(1))

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from churn_assets import schedules
+from churn_assets.defs import schedules
 from churn_assets_tests.sensor_helpers import repository
 
 
@@ -15,19 +15,22 @@ def repo():
     return repository()
 
 
+def schedule(name: str) -> dg.ScheduleDefinition:
+    return repository().get_schedule_def(name)
+
+
 def schedule_tick(schedule: dg.ScheduleDefinition, repo, when: datetime):
     return schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=when, repository_def=repo))
 
 
 def test_daily_schedule_scores_the_previous_day_with_the_daily_job(repo):
-    data = schedule_tick(schedules.daily_scoring_schedule, repo, datetime(2026, 3, 15, 6, 0, tzinfo=timezone.utc))
+    data = schedule_tick(schedule("daily_scoring_schedule"), repo, datetime(2026, 3, 15, 6, 0, tzinfo=timezone.utc))
     [request] = data.run_requests
     assert request.partition_key == "2026-03-14"
     assert request.tags["dagster/partition"] == "2026-03-14"
     assert request.run_key == "2026-03-14"
-    assert schedules.daily_scoring_schedule.job_name == "daily_score_job"
-    assert schedules.daily_scoring_schedule.cron_schedule == "0 6 * * *"
-    assert schedules.daily_scoring_schedule.execution_timezone == "UTC"
+    sched = schedule("daily_scoring_schedule")
+    assert (sched.job_name, sched.cron_schedule, sched.execution_timezone) == ("daily_score_job", "0 6 * * *", "UTC")
     # the job refreshes staging before scoring, so the day's new rows are seen; it is partitioned by day
     job = repo.get_job("daily_score_job")
     keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
@@ -42,7 +45,8 @@ def test_daily_schedule_uses_the_configured_time_and_timezone(monkeypatch, repo)
     monkeypatch.setenv("CHURN_SCORE_CRON", "30 5 * * *")
     monkeypatch.setenv("CHURN_TIMEZONE", "Pacific/Auckland")
     sched = schedules.make_daily_scoring_schedule(
-        schedules.cron_from_env(schedules.SCORE_CRON_ENV, schedules.DEFAULT_SCORE_CRON), schedules.timezone_from_env()
+        schedules.cron_from_env(schedules.SCORE_CRON_ENV, schedules.DEFAULT_SCORE_CRON), schedules.timezone_from_env(),
+        repo.get_job("daily_score_job").partitions_def,
     )
     assert (sched.cron_schedule, sched.execution_timezone) == ("30 5 * * *", "Pacific/Auckland")
     # 05:30 on 15 March in Auckland is still 14 March in UTC: "yesterday" is Auckland's yesterday
@@ -65,7 +69,7 @@ def test_bad_cron_or_timezone_names_the_variable(monkeypatch):
 
 
 def test_weekly_schedule_runs_the_retraining_job(repo):
-    sched = schedules.weekly_retrain_schedule
+    sched = schedule("weekly_retrain_schedule")
     assert sched.job_name == "retrain_job"
     assert sched.cron_schedule == "0 3 * * 0"
     [request] = schedule_tick(sched, repo, datetime(2026, 3, 15, 3, 0, tzinfo=timezone.utc)).run_requests

@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_assets.local_servers import HOST, free_port, model_server_args, server_env, start_server, stop_server, wait_http
+from churn_assets_tests.local_servers import HOST, free_port, model_server_args, server_env, start_server, stop_server, wait_http
 from churn_assets.ml.champion import Candidate, ChampionDecision
 from churn_assets.ml.models.registry import create_model
 from churn_assets.ml.reasons import NO_SINGLE_FACTOR
-from churn_assets.resources import MlflowTracking
-from churn_assets.tracking import apply_decision, log_model_run
+from churn_assets.defs.resources import MlflowTracking
+from churn_assets.warehouse.mlflow_store import apply_decision, log_model_run
 from churn_assets_tests.pipeline_fixtures import data_dir_env
 
 pytestmark = pytest.mark.slow
@@ -47,11 +47,11 @@ def invoke(port: int, frame: pd.DataFrame) -> list[dict]:
 def test_served_champion_answers_a_feature_row(tmp_path):
     X, y = feature_rows(600)
     with data_dir_env(tmp_path):
-        tracking = MlflowTracking()
+        tracking = MlflowTracking.local(tmp_path)
         model = create_model("logistic").fit(X, y)
         run_id, uri = log_model_run(tracking, model, "logistic", {}, {}, X)
         apply_decision(tracking, ChampionDecision(Candidate("logistic", 0.8, 0.8, run_id, uri), None, True, "first"))
-        tracking_uri = tracking.resolved_uri()
+        tracking_uri = tracking.tracking_uri
 
     port = free_port()
     log = tmp_path / "serve.log"

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from churn_assets.contract import EVENT_TYPES, ORDER_STATUSES, REVIEW_KINDS, SOURCES
+from churn_assets.warehouse.contract import EVENT_TYPES, ORDER_STATUSES, REVIEW_KINDS, SOURCES
 from churn_assets.simulate import ShopConfig, simulate_shop
 from churn_assets.simulate import signals as S
 from churn_assets.simulate.evaluate import auc, labelled_truth, load_landing

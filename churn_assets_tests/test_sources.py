@@ -243,7 +243,7 @@ def test_toml_mapping_with_several_kinds(tmp_path):
 
 def test_readme_contract_table_matches_the_contract():
     """The README's contract table lists each kind's required columns as contract.py defines them."""
-    from churn_assets.contract import SOURCES as CONTRACT
+    from churn_assets.warehouse.contract import SOURCES as CONTRACT
 
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     section = readme.split("## Raw data contract", 1)[1].split("\n## ", 1)[0]
@@ -291,7 +291,7 @@ def test_online_retail_ii_from_parquet_with_native_types(tmp_path):
 
 def test_landing_files_accept_epoch_seconds_and_milliseconds(tmp_path):
     """Hand-written landing files: the ingestion reads epoch seconds and milliseconds as UTC too."""
-    from churn_assets.contract import SOURCES as CONTRACT
+    from churn_assets.warehouse.contract import SOURCES as CONTRACT
     from churn_assets.ingest.store import ensure_tables, ingest_partition
     from churn_assets_tests.source_helpers import NOW
 

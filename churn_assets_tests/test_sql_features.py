@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import sqlglot
 
-from churn_assets.sql_project import load_models
+from churn_assets.warehouse.sql_project import load_models
 from churn_assets_tests.sql_fixtures import (
     AS_OF,
     DEFAULT_SQL_PARAMS,
@@ -337,7 +337,7 @@ def test_visit_only_users_get_neutral_order_features():
 
 
 def test_default_params_match_pipeline_settings():
-    from churn_assets.resources import PipelineSettings
+    from churn_assets.defs.resources import PipelineSettings
 
     settings = PipelineSettings().sql_params()
     used = {p for m in load_models().values() for p in m.params}

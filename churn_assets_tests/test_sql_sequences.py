@@ -82,9 +82,9 @@ def test_a_shop_without_events_gets_an_empty_token_table_with_the_same_columns()
 def test_the_token_asset_notes_why_its_table_is_empty(tmp_path):
     import dagster as dg
 
-    from churn_assets.assets.sql_models import sql_assets
-    from churn_assets.resources import DuckDBWarehouse, PipelineSettings
-    from churn_assets.sql_project import load_models
+    from churn_assets.defs.assets.sql_models import sql_assets
+    from churn_assets.defs.resources import DuckDBWarehouse, PipelineSettings
+    from churn_assets.warehouse.sql_project import load_models
 
     db = tmp_path / "churn.duckdb"
     orders_only = shop()

@@ -7,15 +7,14 @@ import dagster as dg
 import duckdb
 import pytest
 
-from churn_assets.assets.text import new_review_scores, review_negativity, time_holdout
-from churn_assets.contract import SOURCES
+from churn_assets.defs.assets.text import new_review_scores, review_negativity, time_holdout
+from churn_assets.warehouse.contract import SOURCES
 from churn_assets.ingest.store import ensure_tables
 from churn_assets.ml.text import ReviewSentimentModel
-from churn_assets.pipeline import run_job
-from churn_assets.resources import DuckDBWarehouse, MlflowTracking
-from churn_assets.scoring_features import point_in_time_features
-from churn_assets.sql_project import load_models, run_model
-from churn_assets_tests.pipeline_fixtures import SMALL_TEXT_MODEL, data_dir_env, make_shop
+from churn_assets.defs.resources import DataDirectory, DuckDBWarehouse, MlflowTracking
+from churn_assets.warehouse.scoring_features import point_in_time_features
+from churn_assets.warehouse.sql_project import load_models, run_model
+from churn_assets_tests.pipeline_fixtures import SMALL_TEXT_MODEL, data_dir_env, make_shop, run_job
 
 COMPLAINT = "Parcel arrived broken and support never answered my emails. Terrible, I want a refund."
 
@@ -40,6 +39,7 @@ def test_orders_only_shop_skips_the_text_model(tmp_path):
         resources={
             "duckdb": DuckDBWarehouse(path=str(db)),
             "mlflow": MlflowTracking(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}"),
+            "data_dir": DataDirectory(path=str(tmp_path)),
         },
     )
     assert result.success
@@ -75,6 +75,7 @@ def test_without_a_saved_model_new_reviews_are_skipped(tmp_path):
         resources={
             "duckdb": DuckDBWarehouse(path=str(db)),
             "mlflow": MlflowTracking(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}"),
+            "data_dir": DataDirectory(path=str(tmp_path)),
         },
     )
     assert result.success
@@ -140,6 +141,8 @@ def test_daily_run_scores_a_complaint_that_arrived_after_training(tmp_path):
         assert shop.listed(day) > 0
 
         # nothing left to score: a second run adds no row
-        again = dg.materialize([new_review_scores], resources={"duckdb": DuckDBWarehouse(path=str(shop.db))})
+        again = dg.materialize([new_review_scores], resources={
+            "duckdb": DuckDBWarehouse(path=str(shop.db)), "data_dir": DataDirectory(path=str(shop.base)),
+        })
         assert again.asset_materializations_for_node("ml__new_review_scores")[0].metadata["new_reviews"].value == 0
         assert len(shop.query("SELECT * FROM ml.review_negativity")) == len(after)

@@ -3,7 +3,7 @@
 import duckdb
 import pytest
 
-from churn_assets.assets.training import training_rows
+from churn_assets.defs.assets.training import training_rows
 
 
 @pytest.fixture()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from churn_assets.local_servers import HOST, free_port, server_env, start_server, wait_http
+from churn_assets_tests.local_servers import HOST, free_port, server_env, start_server, wait_http
 
 pytestmark = pytest.mark.slow
 

@@ -11,9 +11,9 @@ export DAGSTER_HOME="${DAGSTER_HOME:-$CHURN_DATA_DIR/dagster_home}"
 STOP_GRACE_S="${UI_STOP_GRACE_S:-10}"
 mkdir -p "$CHURN_DATA_DIR/mlflow/artifacts"
 # dagster.yaml (kept if there is one) and the instance's storage, created before dagster dev opens it
-"$BIN/python" -c "from churn_assets.instance import ensure_dagster_home
-from churn_assets.local_servers import init_dagster_storage
-init_dagster_storage(ensure_dagster_home())"
+"$BIN/python" -c "import os, pathlib
+from churn_assets.app.instance import ensure_dagster_home, init_dagster_storage
+init_dagster_storage(ensure_dagster_home(pathlib.Path(os.environ['DAGSTER_HOME'])))"
 
 SERVER_GROUPS=" "  # with job control on, a background job's PID is its process group's ID
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -17,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from churn_assets.contract import LANDING_SUFFIXES, SourceSpec
+from churn_assets.warehouse.contract import FILE_FORMATS, SourceSpec, csv_delimiter, file_format, file_suffix
 from churn_assets.ingest.text_files import TextFileError, one_line, open_text, scan_text
 
 LINE = "_line"
@@ -41,20 +40,6 @@ class FileRead:
     @property
     def n_read(self) -> int:
         return len(self.rows) + len(self.malformed)
-
-
-def landing_suffix(path: Path) -> str | None:
-    name = path.name.lower()
-    return next((s for s in sorted(LANDING_SUFFIXES, key=len, reverse=True) if name.endswith(s)), None)
-
-
-def partition_files(landing: Path, kind: str, day: date) -> list[Path]:
-    """Files of one kind whose name starts with the partition day (YYYY-MM-DD...)."""
-    folder = landing / kind
-    if not folder.is_dir():
-        return []
-    prefix = day.isoformat()
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.startswith(prefix) and landing_suffix(p))
 
 
 def _malformed_frame(records: list[tuple[int, str, str]]) -> pd.DataFrame:
@@ -81,7 +66,7 @@ def _frame(records: list[list[str | None]], lines: list[int], columns: list[str]
 
 def _read_csv(path: Path, spec: SourceSpec) -> FileRead:
     with open_text(path) as fh:
-        reader = csv.reader(fh)
+        reader = csv.reader(fh, delimiter=csv_delimiter(path.name))
         try:
             header = next(reader)
         except StopIteration:
@@ -176,23 +161,23 @@ def _check_not_empty_or_misnamed(path: Path, suffix: str | None) -> None:
         raise LandingFileError(path, "empty file (0 bytes)")
     with open(path, "rb") as fh:
         head = fh.read(4096)
-    if suffix != ".parquet" and head[:4] == b"PAR1":
+    if file_format(path.name) != "parquet" and head[:4] == b"PAR1":
         raise LandingFileError(path, f"is a Parquet file, not {suffix}; name it .parquet")
-    if suffix in (".csv", ".jsonl", ".json") and b"\x00" in head:
+    if suffix and not suffix.endswith(".gz") and file_format(path.name) != "parquet" and b"\x00" in head:
         raise LandingFileError(path, f"binary content (NUL bytes), not {suffix} text")
 
 
 def read_landing_file(path: Path, spec: SourceSpec) -> FileRead:
-    suffix = landing_suffix(path)
+    suffix, fmt = file_suffix(path.name), file_format(path.name)
     _check_not_empty_or_misnamed(path, suffix)
     try:
-        if suffix and suffix != ".parquet":
+        if fmt in ("csv", "jsonl"):
             scan_text(path)
-        if suffix in (".csv", ".csv.gz"):
+        if fmt == "csv":
             return _read_csv(path, spec)
-        if suffix in (".jsonl", ".json", ".jsonl.gz", ".json.gz"):
+        if fmt == "jsonl":
             return _read_jsonl(path, spec)
-        if suffix == ".parquet":
+        if fmt == "parquet":
             return _read_parquet(path, spec)
     except LandingFileError:
         raise
@@ -200,4 +185,4 @@ def read_landing_file(path: Path, spec: SourceSpec) -> FileRead:
         raise LandingFileError(path, str(exc)) from None
     except (UnicodeDecodeError, OSError, csv.Error, EOFError) as exc:
         raise LandingFileError(path, f"cannot be read as {suffix} ({type(exc).__name__}: {one_line(exc)})") from exc
-    raise LandingFileError(path, f"unsupported file type; expected one of {LANDING_SUFFIXES}")
+    raise LandingFileError(path, f"unsupported file type; expected one of {[s for s, _ in FILE_FORMATS]}")

@@ -9,9 +9,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from churn_assets.contract import SourceSpec
+from churn_assets.warehouse.contract import SourceSpec
 from churn_assets.ingest.privacy import mask_pii_sql
-from churn_assets.ingest.read_files import LINE, ORIGIN, partition_files, read_landing_file
+from churn_assets.ingest.landing_files import partition_files
+from churn_assets.ingest.read_files import LINE, ORIGIN, read_landing_file
 from churn_assets.ingest.validate import SQL_TYPES, validation_sql
 
 SOURCE_FILE = "_source_file"

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from churn_assets.contract import MAX_LINE_SIZE
+from churn_assets.warehouse.contract import MAX_LINE_SIZE
 
 CHUNK = 1 << 20
 csv.field_size_limit(MAX_LINE_SIZE)  # Python's csv module, for both readers (process-wide; its default is 131,072)

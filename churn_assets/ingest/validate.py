@@ -7,7 +7,7 @@ file's); everything that comes from the data or the caller is bound as a paramet
 
 from __future__ import annotations
 
-from churn_assets.contract import Column, SourceSpec
+from churn_assets.warehouse.contract import Column, SourceSpec
 from churn_assets.ingest.privacy import mask_pii_sql
 
 SQL_TYPES = {"str": "VARCHAR", "category": "VARCHAR", "timestamp": "TIMESTAMP", "float": "DOUBLE", "int": "BIGINT"}

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from churn_assets.contract import SOURCES
+from churn_assets.warehouse.contract import SOURCES
 
 TS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from churn_assets.contract import EVENT_TYPES
+from churn_assets.warehouse.contract import EVENT_TYPES
 from churn_assets.simulate.config import CATEGORIES, CATEGORY_POPULARITY, DAY_S, DEVICES, ITEMS_PER_CATEGORY
 from churn_assets.simulate.population import Population, iso_ts, tagged
 

@@ -19,7 +19,7 @@ from typing import Callable
 
 import duckdb
 
-from churn_assets.contract import INGEST_ORDER, SOURCES as CONTRACT
+from churn_assets.warehouse.contract import INGEST_ORDER, SOURCES as CONTRACT
 from churn_assets.sources import olist, online_retail_ii, retailrocket
 from churn_assets.sources.errors import SourceError
 from churn_assets.sources.landing_writer import clear_previous, count_kind, write_kind, write_manifest

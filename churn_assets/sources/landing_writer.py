@@ -14,8 +14,8 @@ from pathlib import Path
 
 import duckdb
 
-from churn_assets.contract import SOURCES
-from churn_assets.ingest.read_files import landing_suffix
+from churn_assets.warehouse.contract import SOURCES
+from churn_assets.ingest.landing_files import is_landing_name
 from churn_assets.sources.errors import SourceError
 from churn_assets.sources.prepared import day_column, prepared_table
 from churn_assets.sources.read_input import quote_ident
@@ -34,7 +34,7 @@ def clear_previous(landing_dir: Path) -> None:
     for kind in SOURCES:
         folder = landing_dir / kind
         if folder.is_dir():
-            foreign += [p for p in folder.iterdir() if p.is_file() and landing_suffix(p) and str(p.relative_to(landing_dir)) not in ours]
+            foreign += [p for p in folder.iterdir() if p.is_file() and is_landing_name(p.name) and str(p.relative_to(landing_dir)) not in ours]
     if foreign:
         raise SourceError(
             f"already holds {len(foreign)} landing file(s) not written by a preparation (e.g. {foreign[0].relative_to(landing_dir)}); "

@@ -34,7 +34,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from churn_assets.contract import SOURCES
+from churn_assets.warehouse.contract import SOURCES
 from churn_assets.sources.convert import (
     Params,
     blank_to_null,

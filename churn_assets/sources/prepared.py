@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import duckdb
 
-from churn_assets.contract import SOURCES
+from churn_assets.warehouse.contract import SOURCES
 
 DAY_COLUMN = {"users": "signup_ts"}  # the column that decides a row's landing day (default ts)
 TIMESTAMP_COLUMNS = {kind: tuple(c.name for c in spec.columns if c.kind == "timestamp") for kind, spec in SOURCES.items()}

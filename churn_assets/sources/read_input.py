@@ -23,18 +23,11 @@ from pathlib import Path
 
 import duckdb
 
-from churn_assets.contract import MAX_LINE_SIZE
+from churn_assets.warehouse.contract import FILE_FORMATS, MAX_LINE_SIZE
+from churn_assets.warehouse.contract import file_format as contract_file_format
 from churn_assets.ingest.text_files import TextFileError, lf_copy, one_line, open_text, scan_text
 from churn_assets.sources.errors import SourceError
 
-# longest suffix first: "x.csv.gz" is csv, gzip decompressed by DuckDB
-SUFFIX_FORMATS = (
-    (".csv.gz", "csv"), (".tsv.gz", "csv"), (".txt.gz", "csv"),
-    (".jsonl.gz", "jsonl"), (".ndjson.gz", "jsonl"), (".json.gz", "jsonl"),
-    (".csv", "csv"), (".tsv", "csv"), (".txt", "csv"),
-    (".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "jsonl"),
-    (".parquet", "parquet"), (".pq", "parquet"),
-)
 FORMATS = ("csv", "jsonl", "parquet")
 MAX_JSON_KEYS = 500
 SNIFF_BYTES = 1 << 16
@@ -47,8 +40,7 @@ REJECTS_DDL = "CREATE TEMP TABLE IF NOT EXISTS input_rejects (_file VARCHAR, _ro
 def file_format(path: Path, declared: str | None = None) -> str | None:
     if declared:
         return declared
-    name = path.name.lower()
-    return next((fmt for suffix, fmt in SUFFIX_FORMATS if name.endswith(suffix)), None)
+    return contract_file_format(path.name)
 
 
 def is_data_file(path: Path) -> bool:
@@ -303,7 +295,7 @@ def load_input(con: duckdb.DuckDBPyConnection, path: Path, fmt: str | None = Non
     """Read one file into a new temp table (see module docstring)."""
     fmt = file_format(path, fmt)
     if fmt not in FORMATS:
-        raise SourceError(f"unknown file type; expected one of {', '.join(s for s, _ in SUFFIX_FORMATS)}", path=path)
+        raise SourceError(f"unknown file type; expected one of {', '.join(s for s, _ in FILE_FORMATS)}", path=path)
     head = check_content(path, fmt)
     table = f"input_{next(_counter)}"
     if fmt == "parquet":

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from churn_assets.contract import SOURCES
+from churn_assets.warehouse.contract import SOURCES
 from churn_assets.ingest.store import PartitionCounts, ingest_partition
 from churn_assets_tests.source_helpers import (
     NOW, parquet_bytes, rows, warehouse,

@@ -14,7 +14,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from churn_assets.run_lock import run_lock_path
+from churn_assets.warehouse.run_lock import run_lock_path
 
 # a shop small enough to run often: orders only (ingestion costs a fixed time per partition and kind),
 # 92 days up to the as-of date, the shortest horizon that still trains
@@ -25,7 +25,7 @@ RUN_TIMEOUT_S = 420  # a rerun after a crash must finish: before the fix it hung
 
 
 def simulate_orders_only(out: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "churn_assets.cli", "simulate", "--users", str(N_USERS), "--days", str(N_DAYS),
+    subprocess.run([sys.executable, "-m", "churn_assets.app.cli", "simulate", "--users", str(N_USERS), "--days", str(N_DAYS),
                     "--out", str(out)], check=True, capture_output=True, timeout=300)
     for kind in ("users", "events", "reviews"):
         shutil.rmtree(out / "landing" / kind)
@@ -33,7 +33,7 @@ def simulate_orders_only(out: Path) -> Path:
 
 
 def churn_cmd(command: str, base: Path, as_of: str, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "churn_assets.cli", command, "--data-dir", str(base), "--as-of", as_of,
+    return [sys.executable, "-m", "churn_assets.app.cli", command, "--data-dir", str(base), "--as-of", as_of,
             "--out", str(out), *extra]
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_assets.resources import connect_duckdb
+from churn_assets.warehouse.connection import connect_duckdb
 from churn_assets_tests.reliability.runs import (
     assert_same_list, churn_cmd, copy_shop, finish, run_args, simulate_orders_only, start,
 )

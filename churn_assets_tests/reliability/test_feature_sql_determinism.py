@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_assets.sql_project import load_models
+from churn_assets.warehouse.sql_project import load_models
 from churn_assets_tests.sql_fixtures import build_models, empty_db, insert_rows
 
 pytestmark = pytest.mark.reliability

@@ -22,7 +22,7 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from churn_assets.contract import SOURCES
+from churn_assets.warehouse.contract import SOURCES
 from churn_assets.ingest.read_files import LandingFileError
 from churn_assets.ingest.store import PartitionCounts, ingest_partition
 from churn_assets.sources import SourceError, prepare_landing

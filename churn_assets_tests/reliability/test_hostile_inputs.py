@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from churn_assets.contract import MAX_LINE_SIZE, SOURCES
+from churn_assets.warehouse.contract import MAX_LINE_SIZE, SOURCES
 from churn_assets.ingest.read_files import LandingFileError
 from churn_assets.sources import prepare_landing
 from churn_assets_tests.source_helpers import (

@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from churn_assets import cli, job_runner
-from churn_assets.contract import SOURCES
+from churn_assets.app import cli, job_runner
+from churn_assets.warehouse.contract import SOURCES
 from churn_assets.ingest.read_files import LandingFileError
 from churn_assets.ingest.store import ingest_partition
 from churn_assets.sources import prepare_landing

@@ -11,14 +11,14 @@ import time
 
 import pytest
 
-from churn_assets.run_lock import RunLockTimeout, hold_run_lock, noting_open, run_lock_path
+from churn_assets.warehouse.run_lock import RunLockTimeout, hold_run_lock, noting_open, run_lock_path
 
 pytestmark = pytest.mark.reliability
 
 HOLDER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from churn_assets.run_lock import hold_run_lock, noting_open
+    from churn_assets.warehouse.run_lock import hold_run_lock, noting_open
     with hold_run_lock(Path(sys.argv[1]), purpose="churn run in another process"):
         with noting_open("dagster_runs", "run-of-the-dead"), noting_open("mlflow_runs", ["sqlite:///x.db", "mlflow-run"]):
             print("held", flush=True)

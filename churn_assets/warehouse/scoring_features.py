@@ -1,0 +1,56 @@
+"""Point-in-time features for one as-of date, built by the same SQL files as the training features.
+
+The feature models run in a scratch in-memory catalog whose inputs (staging.*, ml.review_negativity)
+are views on the warehouse's tables and whose features.as_of_dates holds only the scoring date, so the
+training tables are never touched and no feature sees data after that date.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date
+from typing import Any, Mapping
+
+import duckdb
+import pandas as pd
+
+from churn_assets.warehouse.sql_project import load_models, run_model, topo_order
+
+SCRATCH = "scoring_scratch"
+
+
+@contextmanager
+def _point_in_time(con: duckdb.DuckDBPyConnection, as_of: date, params: Mapping[str, Any], wanted: list[str]):
+    """Run the SQL models `wanted` for the single as-of date `as_of` in a scratch catalog; yields `con`
+    with that catalog in use (its tables are gone afterwards)."""
+    models = load_models()
+    inputs = sorted({d for k in wanted for d in models[k].deps} - set(wanted) - {"features.as_of_dates"})
+    warehouse = con.execute("SELECT current_database()").fetchall()[0][0]
+    con.execute(f"ATTACH ':memory:' AS {SCRATCH}")
+    try:
+        con.execute(f"USE {SCRATCH}")
+        for schema in sorted({k.split(".")[0] for k in [*inputs, *wanted, "features.as_of_dates"]}):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        for key in inputs:  # staging tables, the text model's scores: read from the warehouse
+            con.execute(f"CREATE VIEW {key} AS SELECT * FROM {warehouse}.{key}")
+        con.execute("CREATE TABLE features.as_of_dates AS SELECT CAST(? AS DATE) AS as_of_date", [as_of])
+        for model in topo_order(models, wanted):
+            run_model(con, model, params)
+        yield con
+    finally:
+        con.execute(f"USE {warehouse}")
+        con.execute(f"DETACH {SCRATCH}")
+
+
+def point_in_time_features(con: duckdb.DuckDBPyConnection, as_of: date, params: Mapping[str, Any]) -> pd.DataFrame:
+    """marts.user_features rows for `as_of` (one per active user), computed on connection `con`."""
+    models = load_models()
+    wanted = [k for k, m in models.items() if m.schema in ("features", "marts") and k != "features.as_of_dates"]
+    with _point_in_time(con, as_of, params, wanted) as scratch:
+        return scratch.execute("SELECT * FROM marts.user_features ORDER BY user_id").df()
+
+
+def active_users_at(con: duckdb.DuckDBPyConnection, as_of: date, params: Mapping[str, Any]) -> list[str]:
+    """The users in scope at `as_of` by features/active_users.sql (the users a risk list must hold)."""
+    with _point_in_time(con, as_of, params, ["features.active_users"]) as scratch:
+        return [r[0] for r in scratch.execute("SELECT user_id FROM features.active_users ORDER BY user_id").fetchall()]

@@ -1,0 +1,100 @@
+"""dbt-like SQL models: one file = one table; table name from the path, dependencies from the SQL.
+
+`dbt_like_sql/features/user_activity.sql` builds `features.user_activity`. Dependencies are the
+`schema.table` references that sqlglot finds in the statement (CTE names excluded). Parameters are
+DuckDB named parameters (`$as_of_step_days`) bound at execution, never pasted into the text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+SQL_DIR = Path(__file__).resolve().parents[2] / "dbt_like_sql"
+# ad-hoc queries of the assets (not tables of the SQL project)
+QUERIES_DIR = Path(__file__).resolve().parent / "queries"
+
+
+@dataclass(frozen=True)
+class SqlModel:
+    path: Path
+    schema: str
+    name: str
+    sql: str
+    deps: tuple[str, ...]  # "schema.table" keys this model reads
+    params: tuple[str, ...]  # named parameters the SQL uses
+    description: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+def _description(sql: str) -> str:
+    lines = []
+    for line in sql.splitlines():
+        if not line.startswith("--"):
+            break
+        lines.append(line[2:].strip())
+    return " ".join(lines).strip()
+
+
+def parse_model(path: Path, root: Path = SQL_DIR) -> SqlModel:
+    rel = path.relative_to(root)
+    if len(rel.parts) != 2:
+        raise ValueError(f"{path}: SQL models live one folder deep (<schema>/<table>.sql)")
+    sql = path.read_text()
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError as exc:
+        raise ValueError(f"{path}: cannot parse SQL: {exc}") from exc
+    # CTE references carry no schema, so every schema-qualified table is a dependency
+    deps = sorted({f"{t.db}.{t.name}" for t in tree.find_all(exp.Table) if t.db})
+    params = sorted({p.this for p in tree.find_all(exp.Placeholder) if isinstance(p.this, str)})
+    return SqlModel(path, rel.parts[0], path.stem, sql, tuple(deps), tuple(params), _description(sql))
+
+
+@cache
+def load_models(root: Path = SQL_DIR) -> dict[str, SqlModel]:
+    models = [parse_model(p, root) for p in sorted(root.glob("*/*.sql"))]
+    return {m.key: m for m in models}
+
+
+def topo_order(models: Mapping[str, SqlModel], selected: Iterable[str] | None = None) -> list[SqlModel]:
+    """Selected models (default all) in dependency order; external deps (raw.*) are ignored."""
+    wanted = set(selected) if selected is not None else set(models)
+    order: list[SqlModel] = []
+    state: dict[str, int] = {}
+
+    def visit(key: str, chain: tuple[str, ...]) -> None:
+        if state.get(key) == 2:
+            return
+        if state.get(key) == 1:
+            raise ValueError(f"dependency cycle: {' -> '.join((*chain, key))}")
+        state[key] = 1
+        for dep in models[key].deps:
+            if dep in models and dep in wanted:
+                visit(dep, (*chain, key))
+        state[key] = 2
+        order.append(models[key])
+
+    for key in sorted(wanted):
+        visit(key, ())
+    return order
+
+
+def run_model(con: duckdb.DuckDBPyConnection, model: SqlModel, params: Mapping[str, Any]) -> int:
+    """(Re)build the model's table atomically; returns its row count."""
+    missing = [p for p in model.params if p not in params]
+    if missing:
+        raise KeyError(f"{model.path}: parameters {missing} are not set")
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.schema}")
+    body = model.sql.strip().rstrip(";")
+    con.execute(f"CREATE OR REPLACE TABLE {model.schema}.{model.name} AS {body}", {p: params[p] for p in model.params})
+    return con.execute(f"SELECT count(*) FROM {model.schema}.{model.name}").fetchone()[0]

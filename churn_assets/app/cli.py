@@ -158,7 +158,7 @@ def _check_out(out: Path | None) -> None:
         try:
             export_format(out)
         except ValueError as exc:
-            raise CliError(str(exc)) from None
+            raise CliError(f"cannot write {out}", str(exc)) from None
 
 
 def _write_list(base: Path, as_of: date, out: Path | None) -> Path:

@@ -10,6 +10,7 @@ import pandas as pd
 
 EXPORT_COLUMNS = ["user_id", "as_of_date", "churn_probability", "tier", "reasons", "action", "model_version"]
 REASON_SEPARATOR = "; "
+UNKNOWN_FORMAT = "the risk list is written as .csv, .csv.gz or .parquet (by the file name)"
 
 
 def export_format(path: Path) -> str:
@@ -19,7 +20,7 @@ def export_format(path: Path) -> str:
         return "csv"
     if name.endswith((".parquet", ".pq")):
         return "parquet"
-    raise ValueError(f"cannot write {path}: the risk list is written as .csv, .csv.gz or .parquet (by the file name)")
+    raise ValueError(UNKNOWN_FORMAT)
 
 
 def export_frame(risk_list: pd.DataFrame) -> pd.DataFrame:

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> dict:
 
         port = free_port()
         log = base / "serve.log"
-        env = server_env({"MLFLOW_TRACKING_URI": tracking.tracking_uri})
+        env = server_env({"MLFLOW_TRACKING_URI": tracking.resolved_uri()})
         server = start_server(model_server_args(tracking.champion_uri(), port), env, log)
         try:
             t0 = time.monotonic()

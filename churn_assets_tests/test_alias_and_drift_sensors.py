@@ -54,7 +54,7 @@ def test_alias_move_rescoring_the_newest_day(tmp_path):
 
     with data_dir_env(tmp_path):
         assert "no model has the alias" in evaluate(None).skip_message
-        client = MlflowClient(tracking.tracking_uri)
+        client = MlflowClient(tracking.resolved_uri())
         client.create_registered_model("churn_model")
         v1 = client.create_model_version("churn_model", source=(tmp_path / "m1").as_uri())
         v2 = client.create_model_version("churn_model", source=(tmp_path / "m2").as_uri())

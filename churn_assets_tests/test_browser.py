@@ -70,7 +70,7 @@ def stack(tmp_path_factory):
             experiment_id = tracking.setup()  # the store exists before the MLflow server opens it
             mlflow_port = free_port()
             artifacts = (base / "mlflow" / "artifacts").as_uri()
-            servers["mlflow"] = start_server(mlflow_ui_args(tracking.tracking_uri, artifacts, mlflow_port), env, logs / "mlflow.log")
+            servers["mlflow"] = start_server(mlflow_ui_args(tracking.resolved_uri(), artifacts, mlflow_port), env, logs / "mlflow.log")
             simulate_shop(base, ShopConfig(n_users=900, n_days=150, seed=5))
             defs = build_definitions(base)
             # ingestion (one run of 600 partitions) in a throwaway instance: the UI test needs the later runs

@@ -13,6 +13,8 @@ import duckdb
 import pandas as pd
 import pytest
 
+from churn_assets.warehouse.exports import EXPORT_COLUMNS
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 CHURN = Path(sys.executable).with_name("churn")
 STATUS_WORDS = {"paid": "completed", "cancelled": "canceled", "refunded": "refunded", "returned": "returned"}
@@ -75,7 +77,9 @@ def test_readme_own_data_command_scores_an_orders_only_csv(tmp_path):
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
 
     scored = pd.read_csv(tmp_path / out)
-    assert list(scored.columns) == ["user_id", "churn_probability", "tier", "reasons", "action"]
+    assert list(scored.columns) == EXPORT_COLUMNS
+    # the README names the columns the file has
+    assert all(f"`{c}`" in README.read_text() for c in EXPORT_COLUMNS)
     # every user with a paid order in the 90 days up to the as-of date, once, under the shop's own id
     day = orders["ts"].dt.tz_convert("UTC").dt.date
     recent = orders[(orders["status"] == "paid") & (day <= as_of) & (day > as_of - timedelta(days=90))]

@@ -51,7 +51,7 @@ def test_served_champion_answers_a_feature_row(tmp_path):
         model = create_model("logistic").fit(X, y)
         run_id, uri = log_model_run(tracking, model, "logistic", {}, {}, X)
         apply_decision(tracking, ChampionDecision(Candidate("logistic", 0.8, 0.8, run_id, uri), None, True, "first"))
-        tracking_uri = tracking.tracking_uri
+        tracking_uri = tracking.resolved_uri()
 
     port = free_port()
     log = tmp_path / "serve.log"

@@ -63,8 +63,8 @@ def build_definitions(
         executor=dg.in_process_executor,
         resources={
             "data_dir": directory,
-            "duckdb": duckdb or DuckDBWarehouse(path=str(paths.duckdb_path(base))),
+            "duckdb": duckdb or DuckDBWarehouse(data_dir=directory),
             "settings": settings or PipelineSettings(),
-            "mlflow": mlflow or MlflowTracking.local(base),
+            "mlflow": mlflow or MlflowTracking(data_dir=directory),
         },
     )

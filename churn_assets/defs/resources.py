@@ -1,9 +1,8 @@
 """Resources: the data directory, the DuckDB warehouse in it, the MLflow store and the pipeline settings.
 
-None of them reads the environment or the disk when it is built: build_definitions (defs/build.py) gives
-them their paths, and they touch files only when a step uses them."""
-
-from __future__ import annotations
+None of them reads the environment or the disk when it is built: build_definitions (defs/build.py) gives them
+the data directory, and they touch files only when a step uses them. The warehouse and the MLflow store hold the
+data directory as a nested resource, so a run config that changes one of their fields keeps their location."""
 
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,12 +59,20 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     warehouse never overlap, so no run reads tables another run is rebuilding with other settings. The first
     run after a crash closes what the dead one left open (churn_assets/recovery.py)."""
 
-    path: str = Field(description="DuckDB database file")
+    data_dir: DataDirectory | None = Field(default=None, description="the warehouse is <data dir>/churn.duckdb")
+    path: str = Field(default="", description="DuckDB file elsewhere than <data dir>/churn.duckdb")
     lock_timeout_s: float = Field(default=300.0, description="how long to wait for another writer's lock")
     run_lock_timeout_s: float = Field(
         default=run_lock.DEFAULT_TIMEOUT_S, description="how long a run waits for another run on this warehouse to end"
     )
     threads: int = Field(default=0, description="DuckDB threads (0 = DuckDB's default)")
+
+    def db_path(self) -> str:
+        if self.path:
+            return self.path
+        if self.data_dir is None:
+            raise ValueError("DuckDBWarehouse needs a data_dir or a path")
+        return str(paths.duckdb_path(self.data_dir.base))
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["DuckDBWarehouse"]:
@@ -75,13 +82,13 @@ class DuckDBWarehouse(dg.ConfigurableResource):
             return
         log = context.log.info if context.log else print
         with hold_warehouse(
-            self.path, f"Dagster run {run.run_id} of {run.job_name}", log, lambda: instance, self.run_lock_timeout_s
+            self.db_path(), f"Dagster run {run.run_id} of {run.job_name}", log, lambda: instance, self.run_lock_timeout_s
         ), run_lock.noting_open("dagster_runs", run.run_id):
             yield self
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = connect_duckdb(self.path, read_only=read_only, timeout_s=self.lock_timeout_s)
+        con = connect_duckdb(self.db_path(), read_only=read_only, timeout_s=self.lock_timeout_s)
         try:
             if self.threads:
                 con.execute(f"SET threads = {int(self.threads)}")
@@ -119,25 +126,39 @@ class PipelineSettings(dg.ConfigurableResource):
 
 
 class MlflowTracking(dg.ConfigurableResource):
-    """MLflow tracking: by default a local SQLite store with artifacts under the data directory
-    (`MlflowTracking.local`); set `tracking_uri` (e.g. http://mlflow:5000) to use a remote server instead."""
+    """MLflow tracking: by default a local SQLite store with artifacts under the data directory; set
+    `tracking_uri` (e.g. http://mlflow:5000) to use a remote server instead."""
 
-    tracking_uri: str = Field(description="sqlite:///<data dir>/mlflow/mlflow.db for the local store, or a server's URL")
-    artifact_location: str = Field(default="", description="artifact root of a new experiment; empty: the server's default")
+    data_dir: DataDirectory | None = Field(default=None, description="the local store is <data dir>/mlflow")
+    tracking_uri: str = Field(default="", description="empty: sqlite:///<data dir>/mlflow/mlflow.db")
+    artifact_location: str = Field(default="", description="empty: <data dir>/mlflow/artifacts (local store only)")
     experiment_name: str = Field(default="churn")
     registered_model: str = Field(default="churn_model")
     champion_alias: str = Field(default="champion")
 
     @classmethod
-    def local(cls, base: Path, **overrides: Any) -> "MlflowTracking":
-        """The store under a data directory: <base>/mlflow/mlflow.db, artifacts in <base>/mlflow/artifacts."""
-        folder = paths.mlflow_dir(base)
-        return cls(tracking_uri=f"sqlite:///{folder / 'mlflow.db'}", artifact_location=(folder / "artifacts").as_uri(),
-                   **overrides)
+    def local(cls, base: Path) -> "MlflowTracking":
+        """The local store of the data directory `base`."""
+        return cls(data_dir=DataDirectory(path=str(base)))
 
     def _local_db(self) -> Path | None:
-        prefix = "sqlite:///"
-        return Path(self.tracking_uri[len(prefix):]) if self.tracking_uri.startswith(prefix) else None
+        if self.tracking_uri:
+            prefix = "sqlite:///"
+            return Path(self.tracking_uri[len(prefix):]) if self.tracking_uri.startswith(prefix) else None
+        if self.data_dir is None:
+            raise ValueError("MlflowTracking needs a data_dir or a tracking_uri")
+        return paths.mlflow_dir(self.data_dir.base) / "mlflow.db"
+
+    def resolved_uri(self) -> str:
+        db = self._local_db()
+        return self.tracking_uri or f"sqlite:///{db}"
+
+    def _artifact_root(self) -> str | None:
+        if self.artifact_location:
+            return self.artifact_location
+        if self.tracking_uri or self.data_dir is None:
+            return None  # the server's default
+        return (paths.mlflow_dir(self.data_dir.base) / "artifacts").as_uri()
 
     def store_exists(self) -> bool:
         """False for a local store nothing has been logged to yet (reading must not create it)."""
@@ -152,10 +173,10 @@ class MlflowTracking(dg.ConfigurableResource):
         db = self._local_db()
         if db is not None:
             db.parent.mkdir(parents=True, exist_ok=True)
-        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_tracking_uri(self.resolved_uri())
         experiment = mlflow.get_experiment_by_name(self.experiment_name)
         if experiment is None:
-            experiment_id = mlflow.create_experiment(self.experiment_name, artifact_location=self.artifact_location or None)
+            experiment_id = mlflow.create_experiment(self.experiment_name, artifact_location=self._artifact_root())
         else:
             experiment_id = experiment.experiment_id
         mlflow.set_experiment(experiment_id=experiment_id)
@@ -165,9 +186,9 @@ class MlflowTracking(dg.ConfigurableResource):
         """A client of the store; creates nothing and changes no process-wide MLflow setting."""
         import mlflow
 
-        return mlflow.MlflowClient(self.tracking_uri)
+        return mlflow.MlflowClient(self.resolved_uri())
 
-    def champion_version(self) -> ModelVersion | None:
+    def champion_version(self) -> "ModelVersion | None":
         """The registered version `<registered_model>@<champion_alias>` points at; None when there is no store
         yet, no registered model or no alias. The one lookup of the champion."""
         from mlflow.exceptions import MlflowException
@@ -187,7 +208,7 @@ class MlflowTracking(dg.ConfigurableResource):
 
         self.setup()
         with mlflow.start_run(run_name=run_name, tags=tags or {}) as active:
-            with run_lock.noting_open("mlflow_runs", [self.tracking_uri, active.info.run_id]):
+            with run_lock.noting_open("mlflow_runs", [self.resolved_uri(), active.info.run_id]):
                 yield active
 
     def champion_uri(self) -> str:

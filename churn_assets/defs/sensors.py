@@ -46,16 +46,16 @@ def read_or_busy(
 ) -> tuple[T, str | None]:
     """(read(con) on a short read-only connection, None); `default` while the warehouse file does not exist yet.
     When a run holds the write lock: (default, why), and the sensor skips the tick; the next tick tries again."""
-    if not Path(warehouse.path).exists():
+    if not Path(warehouse.db_path()).exists():
         return default, None
-    quick = DuckDBWarehouse(path=warehouse.path, lock_timeout_s=wait_s, threads=1)
+    quick = DuckDBWarehouse(path=warehouse.db_path(), lock_timeout_s=wait_s, threads=1)
     try:
         with quick.connect(read_only=True) as con:
             return read(con), None
     except duckdb_lib.IOException as exc:
         if "lock" not in str(exc).lower():
             raise
-        return default, f"{warehouse.path} is locked by a writer"
+        return default, f"{warehouse.db_path()} is locked by a writer"
 
 
 def _has_table(con: duckdb_lib.DuckDBPyConnection, table: str) -> bool:

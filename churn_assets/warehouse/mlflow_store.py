@@ -73,7 +73,7 @@ def log_model_run(
 
 def load_model_version(tracking: MlflowTracking, mv: Any) -> ChurnModel:
     """The model of one registered version (by number: the alias may move meanwhile)."""
-    mlflow.set_tracking_uri(tracking.tracking_uri)
+    mlflow.set_tracking_uri(tracking.resolved_uri())
     pyfunc = mlflow.pyfunc.load_model(f"models:/{tracking.registered_model}/{mv.version}")
     return pyfunc.unwrap_python_model().model
 

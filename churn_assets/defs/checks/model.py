@@ -135,20 +135,16 @@ def champion_auc_above_floor(
 
 def latest_champion_check(instance: dg.DagsterInstance) -> ChampionCheckRecord | None:
     """The newest evaluation of the champion check on this instance, or None if it never ran."""
-    # check evaluations are events of the checked asset; the newest of this check (the current run's own is
-    # not written until it ends)
-    records = instance.get_event_records(
-        dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, asset_key=CHAMPION_CHECK.asset_key),
-        limit=20, ascending=False,
-    )
-    records = [r for r in records if r.event_log_entry.dagster_event.event_specific_data.check_name == CHAMPION_CHECK.name]
+    # the current run's own evaluation is planned, not done: only finished evaluations count
+    history = instance.event_log_storage.get_asset_check_execution_history(CHAMPION_CHECK, limit=50)
+    records = [r for r in history if r.status.value in ("SUCCEEDED", "FAILED") and r.event is not None]
     if not records:
         return None
-    evaluation = records[0].event_log_entry.dagster_event.event_specific_data
+    evaluation = records[0].event.dagster_event.event_specific_data
     figures = {k: v.value for k, v in evaluation.metadata.items()}
     version = figures.get("champion_version")
     checked = str(version) if version is not None else ""
-    return ChampionCheckRecord(bool(evaluation.passed), checked, records[0].event_log_entry.run_id, figures)
+    return ChampionCheckRecord(bool(evaluation.passed), checked, records[0].run_id, figures)
 
 
 def refuse_failed_champion(instance: dg.DagsterInstance, version: str) -> str:

@@ -42,24 +42,11 @@ def timed(fn, model, ids, mask, repeats: int) -> tuple[float, np.ndarray]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", help="a saved behaviour_bert directory (default: build one)")
-    ap.add_argument("--users", type=int, default=20_000)
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: free cores)")
-    ap.add_argument("--repeats", type=int, default=2)
-    ap.add_argument("--batch-size", type=int, default=512)
-    ap.add_argument("--compile", action="store_true", help="also torch.compile (slow first call)")
-    ap.add_argument("--onnx", action="store_true", help="also ONNX Runtime, when onnx/onnxruntime import")
-    args = ap.parse_args()
-
+    args = _parse_args()
     threads = args.threads or auto_threads()
     torch.set_num_threads(threads)
     data = synthetic_sequences(args.users, seed=3)
-    if args.model:
-        model = load_model(args.model)
-    else:
-        model = create_model("behaviour_bert", pretrain_epochs=0, epochs=0, progress=False, num_threads=threads)
-        model.fit(data.iloc[:2000], data["churned"].iloc[:2000])
+    model = _model(args, data, threads)
     model.params["eval_batch_size"] = args.batch_size
     ids, mask = model._encode(data["event_tokens"].tolist())
     print(f"device={model.device} threads={threads} users={len(ids)} mean_len={mask.sum(1).mean():.1f} "
@@ -69,7 +56,39 @@ def main() -> int:
     eager = _LogitModule(model.model_).eval()
     t_eager, z_eager = timed(eager, model, ids, mask, args.repeats)
     results["eager"] = (len(ids) / t_eager, 0.0)
+    _bench_torchscript(model, ids, mask, z_eager, args, results)
+    if args.compile:
+        _bench_compile(model, eager, ids, mask, z_eager, args, results)
+    if args.onnx:
+        _bench_onnx(model, eager, ids, mask, z_eager, args, results)
 
+    _print_results(results)
+    _print_auto_choice(model)
+    return 0
+
+
+def _parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", help="a saved behaviour_bert directory (default: build one)")
+    ap.add_argument("--users", type=int, default=20_000)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: free cores)")
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=512)
+    ap.add_argument("--compile", action="store_true", help="also torch.compile (slow first call)")
+    ap.add_argument("--onnx", action="store_true", help="also ONNX Runtime, when onnx/onnxruntime import")
+    return ap.parse_args()
+
+
+def _model(args, data, threads: int):
+    """The saved model of --model, else a default-size one fitted without epochs on the first 2000 histories."""
+    if args.model:
+        return load_model(args.model)
+    model = create_model("behaviour_bert", pretrain_epochs=0, epochs=0, progress=False, num_threads=threads)
+    model.fit(data.iloc[:2000], data["churned"].iloc[:2000])
+    return model
+
+
+def _bench_torchscript(model, ids, mask, z_eager, args, results) -> None:
     t0 = time.perf_counter()
     traced = model._build_jit(*_probe(model))
     build = time.perf_counter() - t0
@@ -80,23 +99,27 @@ def main() -> int:
         results["torchscript"] = (len(ids) / t_jit, float(np.abs(z_jit - z_eager).max()))
         print(f"torchscript: trace + freeze + check took {build:.2f}s")
 
-    if args.compile:
-        try:
-            compiled = torch.compile(eager, dynamic=True)
-            t0 = time.perf_counter()
-            t_c, z_c = timed(compiled, model, ids, mask, args.repeats)
-            results["torch.compile"] = (len(ids) / t_c, float(np.abs(z_c - z_eager).max()))
-            print(f"torch.compile: first calls + timing took {time.perf_counter() - t0:.1f}s")
-        except Exception as exc:  # noqa: BLE001
-            print(f"torch.compile unavailable: {type(exc).__name__}: {str(exc)[:200]}")
 
-    if args.onnx:
-        _bench_onnx(model, eager, ids, mask, z_eager, args, results)
+def _bench_compile(model, eager, ids, mask, z_eager, args, results) -> None:
+    try:
+        compiled = torch.compile(eager, dynamic=True)
+        t0 = time.perf_counter()
+        t_c, z_c = timed(compiled, model, ids, mask, args.repeats)
+        results["torch.compile"] = (len(ids) / t_c, float(np.abs(z_c - z_eager).max()))
+        print(f"torch.compile: first calls + timing took {time.perf_counter() - t0:.1f}s")
+    except Exception as exc:  # noqa: BLE001
+        print(f"torch.compile unavailable: {type(exc).__name__}: {str(exc)[:200]}")
 
+
+def _print_results(results: dict[str, tuple[float, float]]) -> None:
     print(f"\n{'backend':<14}{'users/s':>12}{'vs eager':>10}{'max |dz|':>12}")
     base = results["eager"][0]
     for name, (ups, diff) in results.items():
         print(f"{name:<14}{ups:>12,.0f}{ups / base:>9.2f}x{diff:>12.2e}")
+
+
+def _print_auto_choice(model) -> None:
+    """Which backend predict_proba picks with inference='auto' (its probe batch decides)."""
     model.params["inference"] = "auto"
     model._runner = None
     model._runner_for()
@@ -104,7 +127,6 @@ def main() -> int:
     extra = f" (probe batch: eager {timing['eager'] * 1e3:.1f} ms, torchscript {timing['fast'] * 1e3:.1f} ms)" \
         if timing else ""
     print(f"\npredict_proba (inference='auto') on {model.device.type} uses: {model.inference_backend_}{extra}")
-    return 0
 
 
 def _probe(model):

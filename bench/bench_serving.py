@@ -69,32 +69,13 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--users", type=int, default=2000)
-    p.add_argument("--days", type=int, default=150)
-    p.add_argument("--model", default="gbt", help="the model trained (it becomes the champion)")
-    p.add_argument("--requests", type=int, default=500, help="single-row requests timed")
-    p.add_argument("--warmup", type=int, default=20)
-    p.add_argument("--batch", type=int, action="append", help="batch sizes (default 100 and 1000)")
-    p.add_argument("--repeats", type=int, default=7, help="requests per batch size")
-    a = p.parse_args(argv)
+    a = _parse_args(argv)
     batches = a.batch or [100, 1000]
     load_before = os.getloadavg()
 
     with tempfile.TemporaryDirectory(prefix="bench_serving_") as tmp:
         base = Path(tmp)
-        started = time.monotonic()
-        rows = train_champion(base, a.users, a.days, a.model)
-        print(f"[bench] shop simulated and champion trained in {time.monotonic() - started:.0f}s; {len(rows)} feature rows")
-        tracking = MlflowTracking.local(base)
-        tracking.setup()
-        info = mlflow.models.get_model_info(tracking.champion_uri())
-        columns = info.signature.inputs.input_names()
-        # integer counts as doubles, as in the signature (MLflow will not cast int64 to float64 by itself)
-        rows = rows[columns].apply(lambda c: c.astype("float64") if pd.api.types.is_integer_dtype(c) else c)
-        while len(rows) < max(batches):  # repeat users when the shop has fewer active users than a batch
-            rows = pd.concat([rows, rows], ignore_index=True)
-
+        tracking, columns, rows = _champion_rows(base, a, max(batches))
         port = free_port()
         log = base / "serve.log"
         env = server_env({"MLFLOW_TRACKING_URI": tracking.resolved_uri()})
@@ -104,35 +85,8 @@ def main(argv: list[str] | None = None) -> dict:
             wait_http(f"http://{HOST}:{port}/ping", server, timeout_s=300, log=log)
             startup_s = time.monotonic() - t0
             conn = http.client.HTTPConnection(HOST, port, timeout=300)
-            singles = [payload(rows.iloc[[i % len(rows)]]) for i in range(a.warmup + a.requests)]
-            for body in singles[: a.warmup]:
-                post(conn, body)
-            latencies = []
-            for body in singles[a.warmup:]:
-                t = time.perf_counter()
-                answer = post(conn, body)
-                latencies.append((time.perf_counter() - t) * 1000)
-                assert len(answer) == 1 and 0 <= answer[0]["churn_probability"] <= 1
-            batch_results = {}
-            pyfunc = mlflow.pyfunc.load_model(tracking.champion_uri())
-            for size in batches:
-                frame = rows.head(size)
-                body = payload(frame)
-                times, local = [], []
-                for _ in range(a.repeats):
-                    t = time.perf_counter()
-                    answer = post(conn, body)
-                    times.append(time.perf_counter() - t)
-                    assert len(answer) == size
-                    t = time.perf_counter()
-                    pyfunc.predict(frame)
-                    local.append(time.perf_counter() - t)
-                batch_results[size] = {
-                    "http_median_s": statistics.median(times),
-                    "http_rows_per_s": size / statistics.median(times),
-                    "in_process_rows_per_s": size / statistics.median(local),
-                    "payload_kib": len(body) / 1024,
-                }
+            latencies = _time_singles(conn, rows, a.warmup, a.requests)
+            batch_results = _time_batches(conn, rows, batches, a.repeats, tracking.champion_uri())
             conn.close()
         finally:
             stop_server(server)
@@ -144,16 +98,90 @@ def main(argv: list[str] | None = None) -> dict:
         "single_mean_ms": statistics.fmean(latencies), "batches": batch_results,
         "load_avg_before": load_before[0], "load_avg_after": os.getloadavg()[0],
     }
-    print(f"== mlflow models serve, champion {a.model}, {len(columns)} input columns, {os.cpu_count()} CPUs")
-    print(f"   server ready in {startup_s:.1f}s")
-    print(f"   single row: p50 {result['single_p50_ms']:.1f} ms, p99 {result['single_p99_ms']:.1f} ms, "
-          f"mean {result['single_mean_ms']:.1f} ms over {a.requests} requests")
-    for size, r in batch_results.items():
-        print(f"   batch {size:>5}: {r['http_rows_per_s']:,.0f} rows/s over HTTP ({r['http_median_s'] * 1000:.0f} ms per request, "
-              f"{r['payload_kib']:.0f} KiB), {r['in_process_rows_per_s']:,.0f} rows/s in-process")
-    print(f"   load average (1 min) before {load_before[0]:.1f}, after {result['load_avg_after']:.1f}")
+    _print_result(result)
     print(json.dumps(result))
     return result
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--users", type=int, default=2000)
+    p.add_argument("--days", type=int, default=150)
+    p.add_argument("--model", default="gbt", help="the model trained (it becomes the champion)")
+    p.add_argument("--requests", type=int, default=500, help="single-row requests timed")
+    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--batch", type=int, action="append", help="batch sizes (default 100 and 1000)")
+    p.add_argument("--repeats", type=int, default=7, help="requests per batch size")
+    return p.parse_args(argv)
+
+
+def _champion_rows(base: Path, a: argparse.Namespace, min_rows: int) -> tuple[MlflowTracking, list[str], pd.DataFrame]:
+    """Train the champion; returns the tracking, the champion's input columns and at least min_rows feature rows."""
+    started = time.monotonic()
+    rows = train_champion(base, a.users, a.days, a.model)
+    print(f"[bench] shop simulated and champion trained in {time.monotonic() - started:.0f}s; {len(rows)} feature rows")
+    tracking = MlflowTracking.local(base)
+    tracking.setup()
+    info = mlflow.models.get_model_info(tracking.champion_uri())
+    columns = info.signature.inputs.input_names()
+    # integer counts as doubles, as in the signature (MLflow will not cast int64 to float64 by itself)
+    rows = rows[columns].apply(lambda c: c.astype("float64") if pd.api.types.is_integer_dtype(c) else c)
+    while len(rows) < min_rows:  # repeat users when the shop has fewer active users than a batch
+        rows = pd.concat([rows, rows], ignore_index=True)
+    return tracking, columns, rows
+
+
+def _time_singles(conn: http.client.HTTPConnection, rows: pd.DataFrame, warmup: int, requests: int) -> list[float]:
+    """Milliseconds of each of `requests` sequential one-row requests, after `warmup` untimed ones."""
+    singles = [payload(rows.iloc[[i % len(rows)]]) for i in range(warmup + requests)]
+    for body in singles[:warmup]:
+        post(conn, body)
+    latencies = []
+    for body in singles[warmup:]:
+        t = time.perf_counter()
+        answer = post(conn, body)
+        latencies.append((time.perf_counter() - t) * 1000)
+        assert len(answer) == 1 and 0 <= answer[0]["churn_probability"] <= 1
+    return latencies
+
+
+def _time_batches(
+    conn: http.client.HTTPConnection, rows: pd.DataFrame, batches: list[int], repeats: int, model_uri: str
+) -> dict:
+    """Per batch size: the median of `repeats` requests over HTTP, and of the same batch scored in-process."""
+    batch_results = {}
+    pyfunc = mlflow.pyfunc.load_model(model_uri)
+    for size in batches:
+        frame = rows.head(size)
+        body = payload(frame)
+        times, local = [], []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            answer = post(conn, body)
+            times.append(time.perf_counter() - t)
+            assert len(answer) == size
+            t = time.perf_counter()
+            pyfunc.predict(frame)
+            local.append(time.perf_counter() - t)
+        batch_results[size] = {
+            "http_median_s": statistics.median(times),
+            "http_rows_per_s": size / statistics.median(times),
+            "in_process_rows_per_s": size / statistics.median(local),
+            "payload_kib": len(body) / 1024,
+        }
+    return batch_results
+
+
+def _print_result(result: dict) -> None:
+    print(f"== mlflow models serve, champion {result['model']}, {result['feature_columns']} input columns, "
+          f"{result['cpus']} CPUs")
+    print(f"   server ready in {result['server_startup_s']:.1f}s")
+    print(f"   single row: p50 {result['single_p50_ms']:.1f} ms, p99 {result['single_p99_ms']:.1f} ms, "
+          f"mean {result['single_mean_ms']:.1f} ms over {result['requests']} requests")
+    for size, r in result["batches"].items():
+        print(f"   batch {size:>5}: {r['http_rows_per_s']:,.0f} rows/s over HTTP ({r['http_median_s'] * 1000:.0f} ms per request, "
+              f"{r['payload_kib']:.0f} KiB), {r['in_process_rows_per_s']:,.0f} rows/s in-process")
+    print(f"   load average (1 min) before {result['load_avg_before']:.1f}, after {result['load_avg_after']:.1f}")
 
 
 if __name__ == "__main__":

@@ -91,16 +91,7 @@ def ingest_partition(
     rows, malformed, n_files = _read_partition(landing, spec, day)
     now = now or datetime.utcnow()
     future_limit = min(datetime.combine(day, datetime.min.time()) + timedelta(days=1 + max_future_days), now)
-    con.execute("SET TimeZone = 'UTC'")
-    check_users = spec.references_users and users_are_known(con)
-    con.register("landed_rows", rows)
-    try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE checked_rows AS {validation_sql(spec, 'landed_rows', check_users, with_origin=True)}",
-            {"future_limit": future_limit},
-        )
-    finally:
-        con.unregister("landed_rows")
+    _check_rows(con, spec, rows, future_limit)
     accepted, rejected, duplicates = con.execute(
         "SELECT count(*) FILTER (WHERE _reason IS NULL AND _dup_rank = 1), count(*) FILTER (WHERE _reason IS NOT NULL), "
         "count(*) FILTER (WHERE _reason IS NULL AND _dup_rank > 1) FROM checked_rows"
@@ -108,33 +99,9 @@ def ingest_partition(
     counts = PartitionCounts(
         spec.kind, day, n_files, len(rows) + len(malformed), accepted, rejected + len(malformed), duplicates
     )
-    cols = ", ".join(f'"{c}"' for c in spec.column_names)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"DELETE FROM raw.{spec.kind} WHERE _partition_date = ?", [day])
-        con.execute(f"DELETE FROM quarantine.{spec.kind} WHERE partition_date = ?", [day])
-        con.execute("DELETE FROM raw.ingest_log WHERE kind = ? AND partition_date = ?", [spec.kind, day])
-        con.execute(
-            f"INSERT INTO raw.{spec.kind} ({cols}, _partition_date, _source_file, _source_line, _ingested_at) "
-            f"SELECT {cols}, CAST($day AS DATE), _source_file, _line, $now FROM checked_rows "
-            "WHERE _reason IS NULL AND _dup_rank = 1 ORDER BY _source_file, _line",
-            {"day": day, "now": now},
-        )
-        con.execute(
-            f"INSERT INTO quarantine.{spec.kind} SELECT CAST($day AS DATE), _source_file, _line, _field, _reason, _raw, $now "
-            "FROM checked_rows WHERE _reason IS NOT NULL",
-            {"day": day, "now": now},
-        )
-        if len(malformed):
-            # a malformed line of a source with free text may hold an e-mail address: masked like the text
-            raw = mask_pii_sql("raw") if any(c.pii for c in spec.columns) else "raw"
-            con.register("malformed_rows", malformed)
-            con.execute(
-                f"INSERT INTO quarantine.{spec.kind} SELECT CAST($day AS DATE), {SOURCE_FILE}, {LINE}, NULL, reason, {raw}, $now "
-                "FROM malformed_rows",
-                {"day": day, "now": now},
-            )
-            con.unregister("malformed_rows")
+        _replace_partition(con, spec, day, now, malformed)
         con.execute(
             "INSERT INTO raw.ingest_log (kind, partition_date, files, read, accepted, rejected, duplicates, ingested_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -147,6 +114,53 @@ def ingest_partition(
     finally:
         con.execute("DROP TABLE IF EXISTS checked_rows")
     return counts
+
+
+def _check_rows(con: duckdb.DuckDBPyConnection, spec: SourceSpec, rows: pd.DataFrame, future_limit: datetime) -> None:
+    """Validate the day's rows into the temp table checked_rows (_reason NULL = accepted, _dup_rank > 1 = duplicate)."""
+    con.execute("SET TimeZone = 'UTC'")
+    check_users = spec.references_users and users_are_known(con)
+    con.register("landed_rows", rows)
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE checked_rows AS {validation_sql(spec, 'landed_rows', check_users, with_origin=True)}",
+            {"future_limit": future_limit},
+        )
+    finally:
+        con.unregister("landed_rows")
+
+
+def _replace_partition(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, day: date, now: datetime, malformed: pd.DataFrame
+) -> None:
+    """Inside the caller's transaction: delete the day's rows of raw.<kind>, quarantine.<kind> and
+    raw.ingest_log, then insert the accepted rows of checked_rows into raw.<kind> and the rejected and
+    malformed ones into quarantine.<kind>."""
+    cols = ", ".join(f'"{c}"' for c in spec.column_names)
+    con.execute(f"DELETE FROM raw.{spec.kind} WHERE _partition_date = ?", [day])
+    con.execute(f"DELETE FROM quarantine.{spec.kind} WHERE partition_date = ?", [day])
+    con.execute("DELETE FROM raw.ingest_log WHERE kind = ? AND partition_date = ?", [spec.kind, day])
+    con.execute(
+        f"INSERT INTO raw.{spec.kind} ({cols}, _partition_date, _source_file, _source_line, _ingested_at) "
+        f"SELECT {cols}, CAST($day AS DATE), _source_file, _line, $now FROM checked_rows "
+        "WHERE _reason IS NULL AND _dup_rank = 1 ORDER BY _source_file, _line",
+        {"day": day, "now": now},
+    )
+    con.execute(
+        f"INSERT INTO quarantine.{spec.kind} SELECT CAST($day AS DATE), _source_file, _line, _field, _reason, _raw, $now "
+        "FROM checked_rows WHERE _reason IS NOT NULL",
+        {"day": day, "now": now},
+    )
+    if len(malformed):
+        # a malformed line of a source with free text may hold an e-mail address: masked like the text
+        raw = mask_pii_sql("raw") if any(c.pii for c in spec.columns) else "raw"
+        con.register("malformed_rows", malformed)
+        con.execute(
+            f"INSERT INTO quarantine.{spec.kind} SELECT CAST($day AS DATE), {SOURCE_FILE}, {LINE}, NULL, reason, {raw}, $now "
+            "FROM malformed_rows",
+            {"day": day, "now": now},
+        )
+        con.unregister("malformed_rows")
 
 
 def record_cross_day_duplicates(

@@ -111,67 +111,103 @@ def simulate_shop(out_dir: Path, config: ShopConfig = ShopConfig()) -> dict:
         (landing / kind).mkdir(parents=True, exist_ok=True)
     truth_dir.mkdir(parents=True, exist_ok=True)
 
-    r_pop, r_cal, r_init, rs, re, r_messy = (np.random.default_rng(s) for s in np.random.SeedSequence(cfg.seed).spawn(6))
-    pop = draw_population(cfg, r_pop)
-    cal = make_calendar(cfg, r_cal)
-    st = initial_state(pop, r_init)
-    ids = user_ids(cfg.n_users)
-    start_epoch = int(datetime.combine(cfg.start_date, dtime(0), tzinfo=timezone.utc).timestamp())
-    messy = MessyMaker(cfg.messy_share, cfg.n_users, r_messy)
-    clock = VisitClock(cfg.n_users, VISIT_REGULARITY, re)
-    ctx = {"pop": pop, "ids": ids, "start_epoch": start_epoch, "messy": messy, "re": re}
+    run = _ShopRun(cfg, landing)
     truth = TruthWriter(truth_dir / "churn_truth.parquet") if cfg.write_truth else None
-    pending: dict[int, list[pd.DataFrame]] = {}  # feedback rows by the day they are posted
-    rows = dict.fromkeys(KINDS, 0)
-    order_counter = session_counter = 0
     try:
         for t in range(cfg.n_days):
-            stem = (cfg.start_date + timedelta(days=t)).isoformat()
-            day_epoch = start_epoch + t * DAY_S
-            # --- who is around today; who leaves; who orders; what the orders do to them
-            lo = 0 if t == 0 else int(np.searchsorted(pop.signup_day, t, "left"))
-            hi = int(np.searchsorted(pop.signup_day, t, "right"))
-            st.joined[lo:hi] = True
-            around = np.flatnonzero(st.joined & st.alive)
-            decay(st, pop, around)
-            step_dropout(st, pop, around, t, rs)
-            alive = around[st.alive[around]]
-            lam = order_intensity(st, pop, alive, t, cal)
-            orders = draw_orders(cfg, pop, alive, lam, t, cal.promo[t], order_counter, rs, re)
-            order_counter += len(orders)
-            apply_shocks(st, pop, orders, rs)
-            # --- sessions: one purchase session per order + browsing; the order follows its session
-            b_user, b_mode = _browse_sessions(st, pop, cal, t, clock, re)
-            s_user = np.r_[orders.user, b_user]
-            s_mode = np.r_[np.full(len(orders), PURCHASE), b_mode]
-            s_cat = np.r_[orders.category.astype(np.int64), np.full(len(b_user), -1)]
-            n_events, ends = _write_events(landing / "events" / f"{stem}.jsonl", s_user, s_mode, s_cat, t, ctx, session_counter)
-            rows["events"] += n_events
-            session_counter += len(s_user)
-            orders.ts = day_epoch + np.minimum(ends[: len(orders)] + re.integers(20, 120, len(orders)), DAY_S - 1)
-            # --- feedback is posted on its own (later) day
-            feedback = feedback_frame(orders, pop, ids, t, start_epoch, re)
-            for due, group in feedback.groupby("_day", sort=True):
-                if due < cfg.n_days:
-                    pending.setdefault(int(due), []).append(group)
-            todays = pending.pop(t, [])
-            reviews = pd.concat(todays, ignore_index=True).sort_values("ts", kind="stable") if todays else feedback.iloc[:0]
-            # --- the other files of the day
-            users = users_frame(pop, ids, np.arange(lo, hi), start_epoch)
-            rows["users"] += write_text_file(landing / "users" / f"{stem}.csv", "users", users, messy, day_epoch, "csv")
-            rows["orders"] += write_text_file(
-                landing / "orders" / f"{stem}.csv", "orders", orders_frame(orders, ids), messy, day_epoch, "csv"
-            )
-            rows["reviews"] += write_reviews(landing / "reviews" / f"{stem}.parquet", reviews, messy, day_epoch)
+            run.day(t)
             # --- ground truth at the end of the day
             if truth is not None and t % cfg.truth_every_days == 0:
-                eligible = np.flatnonzero(st.n_paid > 0)
-                p = p_no_paid_order(st, pop, eligible, t, cfg.horizon_days, cal)
-                truth.write(ids[eligible], cfg.start_date + timedelta(days=t), p)
+                run.write_truth(truth, t)
     finally:
         if truth is not None:
             truth.close()
-    return _finish(cfg, pop, st, ids, truth_dir, rows, messy, truth, started)
+    return _finish(cfg, run.pop, run.st, run.ids, truth_dir, run.rows, run.messy, truth, started)
+
+
+class _ShopRun:
+    """What the day loop carries from day to day: the random streams, the population and its latent state,
+    the feedback scheduled for later days, and the counters of rows, orders and sessions."""
+
+    def __init__(self, cfg: ShopConfig, landing: Path):
+        self.cfg, self.landing = cfg, landing
+        r_pop, r_cal, r_init, self.rs, self.re, r_messy = (
+            np.random.default_rng(s) for s in np.random.SeedSequence(cfg.seed).spawn(6)
+        )
+        self.pop = draw_population(cfg, r_pop)
+        self.cal = make_calendar(cfg, r_cal)
+        self.st = initial_state(self.pop, r_init)
+        self.ids = user_ids(cfg.n_users)
+        self.start_epoch = int(datetime.combine(cfg.start_date, dtime(0), tzinfo=timezone.utc).timestamp())
+        self.messy = MessyMaker(cfg.messy_share, cfg.n_users, r_messy)
+        self.clock = VisitClock(cfg.n_users, VISIT_REGULARITY, self.re)
+        self.ctx = {
+            "pop": self.pop, "ids": self.ids, "start_epoch": self.start_epoch, "messy": self.messy, "re": self.re
+        }
+        self.pending: dict[int, list[pd.DataFrame]] = {}  # feedback rows by the day they are posted
+        self.rows = dict.fromkeys(KINDS, 0)
+        self.order_counter = self.session_counter = 0
+
+    def day(self, t: int) -> None:
+        """Evolve day t and write its landing files."""
+        stem = (self.cfg.start_date + timedelta(days=t)).isoformat()
+        day_epoch = self.start_epoch + t * DAY_S
+        lo, hi, orders = self._people_and_orders(t)
+        self._sessions(t, stem, day_epoch, orders)
+        reviews = self._reviews_due(t, orders)
+        # --- the other files of the day
+        users = users_frame(self.pop, self.ids, np.arange(lo, hi), self.start_epoch)
+        landing, messy = self.landing, self.messy
+        self.rows["users"] += write_text_file(
+            landing / "users" / f"{stem}.csv", "users", users, messy, day_epoch, "csv"
+        )
+        self.rows["orders"] += write_text_file(
+            landing / "orders" / f"{stem}.csv", "orders", orders_frame(orders, self.ids), messy, day_epoch, "csv"
+        )
+        self.rows["reviews"] += write_reviews(landing / "reviews" / f"{stem}.parquet", reviews, messy, day_epoch)
+
+    def _people_and_orders(self, t: int):
+        """Who is around today; who leaves; who orders; what the orders do to them.
+        Returns (lo, hi, orders): users lo..hi-1 sign up today."""
+        cfg, st, pop = self.cfg, self.st, self.pop
+        lo = 0 if t == 0 else int(np.searchsorted(pop.signup_day, t, "left"))
+        hi = int(np.searchsorted(pop.signup_day, t, "right"))
+        st.joined[lo:hi] = True
+        around = np.flatnonzero(st.joined & st.alive)
+        decay(st, pop, around)
+        step_dropout(st, pop, around, t, self.rs)
+        alive = around[st.alive[around]]
+        lam = order_intensity(st, pop, alive, t, self.cal)
+        orders = draw_orders(cfg, pop, alive, lam, t, self.cal.promo[t], self.order_counter, self.rs, self.re)
+        self.order_counter += len(orders)
+        apply_shocks(st, pop, orders, self.rs)
+        return lo, hi, orders
+
+    def _sessions(self, t: int, stem: str, day_epoch: int, orders) -> None:
+        """Sessions: one purchase session per order + browsing; the order follows its session."""
+        b_user, b_mode = _browse_sessions(self.st, self.pop, self.cal, t, self.clock, self.re)
+        s_user = np.r_[orders.user, b_user]
+        s_mode = np.r_[np.full(len(orders), PURCHASE), b_mode]
+        s_cat = np.r_[orders.category.astype(np.int64), np.full(len(b_user), -1)]
+        path = self.landing / "events" / f"{stem}.jsonl"
+        n_events, ends = _write_events(path, s_user, s_mode, s_cat, t, self.ctx, self.session_counter)
+        self.rows["events"] += n_events
+        self.session_counter += len(s_user)
+        orders.ts = day_epoch + np.minimum(ends[: len(orders)] + self.re.integers(20, 120, len(orders)), DAY_S - 1)
+
+    def _reviews_due(self, t: int, orders) -> pd.DataFrame:
+        """Feedback is posted on its own (later) day: schedule today's, return what is due today."""
+        feedback = feedback_frame(orders, self.pop, self.ids, t, self.start_epoch, self.re)
+        for due, group in feedback.groupby("_day", sort=True):
+            if due < self.cfg.n_days:
+                self.pending.setdefault(int(due), []).append(group)
+        todays = self.pending.pop(t, [])
+        return pd.concat(todays, ignore_index=True).sort_values("ts", kind="stable") if todays else feedback.iloc[:0]
+
+    def write_truth(self, truth: TruthWriter, t: int) -> None:
+        eligible = np.flatnonzero(self.st.n_paid > 0)
+        p = p_no_paid_order(self.st, self.pop, eligible, t, self.cfg.horizon_days, self.cal)
+        truth.write(self.ids[eligible], self.cfg.start_date + timedelta(days=t), p)
 
 
 def _finish(cfg, pop, st, ids, truth_dir: Path, rows: dict, messy: MessyMaker, truth, started: float) -> dict:

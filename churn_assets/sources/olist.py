@@ -131,6 +131,12 @@ def _orders(con: duckdb.DuckDBPyConnection, input_dir: Path, report: PrepareRepo
         f"FROM {customers_view} ORDER BY customer_id, _part, _row) AS c ON c.customer_id = o.customer_id {joins}",
         p,
     )
+    _insert_orders(con, orders.files)
+
+
+def _insert_orders(con: duckdb.DuckDBPyConnection, files: list[str]) -> None:
+    """Give the unusable rows of olist_orders_checked their reason and field; copy every row (and the
+    malformed lines of `files`) into the prepared orders table."""
     checks = [
         ("order_id IS NULL", "missing order_id", "order_id"),
         ("user_id IS NULL", "customer_id not in olist_customers_dataset", "customer_id"),
@@ -151,7 +157,7 @@ def _orders(con: duckdb.DuckDBPyConnection, input_dir: Path, report: PrepareRepo
         "CASE WHEN _reason IS NULL THEN 'ok' ELSE 'rejected' END, _reason, _field, "
         "CASE WHEN _reason IS NOT NULL THEN left(_json, 2000) END FROM olist_orders_checked"
     )
-    insert_malformed(con, "orders", orders.files)
+    insert_malformed(con, "orders", files)
 
 
 def _users(con: duckdb.DuckDBPyConnection, report: PrepareReport, customer_tables: list[InputTable]) -> None:

@@ -25,7 +25,7 @@ import duckdb
 from churn_assets.sources.convert import Params, blank_to_null, text_sql, timestamp_sql
 from churn_assets.sources.dataset_files import find_files, header_columns, load_all, require_columns
 from churn_assets.sources.prepared import case_of, create_prepared, insert_malformed, insert_users_from_orders
-from churn_assets.sources.read_input import quote_ident
+from churn_assets.sources.read_input import InputTable, quote_ident
 from churn_assets.sources.report import KindReport, PrepareReport
 
 DESCRIPTION = "UCI Online Retail II: invoice lines -> orders ('C' invoices = returns), customers -> users"
@@ -61,36 +61,52 @@ def prepare(con: duckdb.DuckDBPyConnection, input_dir: Path, report: PrepareRepo
     for file_no, table in enumerate(load_all(con, _input_files(con, input_dir))):
         orders.files.append(str(table.path))
         orders.rows_read += table.rows_read
-        cols = require_columns(table, COLUMNS, "orders", optional=("country",))
-        p = Params()
-        ts_type = table.columns[cols["ts"]]
-        ts = timestamp_sql(cols["ts"], ts_type, None, TIMEZONE, p)
-        if ts_type.upper() == "VARCHAR":
-            ts = f"COALESCE({ts}, {timestamp_sql(cols['ts'], ts_type, US_FORMATS, TIMEZONE, p)})"
-        invoice = blank_to_null(text_sql(cols["invoice"], table.columns[cols["invoice"]]))
-        customer = f"NULLIF(regexp_replace({blank_to_null(text_sql(cols['customer'], table.columns[cols['customer']]))}, '\\.0+$', ''), '')"
-        country = text_sql(cols["country"], table.columns[cols["country"]]) if cols["country"] else "NULL"
-        qty, price = (f"TRY_CAST({quote_ident(cols[k])} AS DOUBLE)" for k in ("quantity", "price"))
-        given = {k: blank_to_null(f"CAST({quote_ident(cols[k])} AS VARCHAR)") for k in ("ts", "quantity", "price")}
-        checks = [
-            ("invoice IS NULL", "missing invoice", cols["invoice"]),
-            ("customer IS NULL", "missing customer id", cols["customer"]),
-            ("ts IS NULL AND ts_given IS NULL", "missing InvoiceDate", cols["ts"]),
-            ("ts IS NULL", "unparseable InvoiceDate", cols["ts"]),
-            ("ts < TIMESTAMP '1990-01-01' OR ts > now()::TIMESTAMP + INTERVAL 1 DAY", "InvoiceDate out of range", cols["ts"]),
-            ("quantity IS NULL", "Quantity is not a number", cols["quantity"]),
-            ("price IS NULL", "Price is not a number", cols["price"]),
-        ]
-        reason, field_ = case_of(checks, 1, p), case_of(checks, 2, p)
-        con.execute(
-            f"INSERT INTO retail_lines SELECT _file, {file_no}, _row, invoice, customer, country, ts, quantity, price, "
-            f"{reason}, {field_}, left(to_json(_in), 2000) FROM ("
-            f"SELECT {p.add(str(table.path))} AS _file, _in._row, {invoice} AS invoice, {customer} AS customer, "
-            f"{country} AS country, {ts} AS ts, {given['ts']} AS ts_given, {qty} AS quantity, {price} AS price, _in "
-            f"FROM {table.table} AS _in)",
-            p,
-        )
+        _insert_lines(con, table, file_no)
         con.execute(f"DROP TABLE {table.table}")
+    _check_invoices(con)
+    _insert_orders(con)
+    insert_malformed(con, "orders", orders.files)
+    users = report.kinds.setdefault("users", KindReport("users", derived_from="orders (first invoice = sign-up, country = region)"))
+    users.rows_read = insert_users_from_orders(con, "retail_checked", "customer", "country", "_outcome = 'ok'")
+    con.execute("DROP TABLE retail_lines")
+    con.execute("DROP TABLE retail_checked")
+
+
+def _insert_lines(con: duckdb.DuckDBPyConnection, table: InputTable, file_no: int) -> None:
+    """Append the invoice lines of one input file to retail_lines, each with its reason (NULL = usable)."""
+    cols = require_columns(table, COLUMNS, "orders", optional=("country",))
+    p = Params()
+    ts_type = table.columns[cols["ts"]]
+    ts = timestamp_sql(cols["ts"], ts_type, None, TIMEZONE, p)
+    if ts_type.upper() == "VARCHAR":
+        ts = f"COALESCE({ts}, {timestamp_sql(cols['ts'], ts_type, US_FORMATS, TIMEZONE, p)})"
+    invoice = blank_to_null(text_sql(cols["invoice"], table.columns[cols["invoice"]]))
+    customer = f"NULLIF(regexp_replace({blank_to_null(text_sql(cols['customer'], table.columns[cols['customer']]))}, '\\.0+$', ''), '')"
+    country = text_sql(cols["country"], table.columns[cols["country"]]) if cols["country"] else "NULL"
+    qty, price = (f"TRY_CAST({quote_ident(cols[k])} AS DOUBLE)" for k in ("quantity", "price"))
+    given = {k: blank_to_null(f"CAST({quote_ident(cols[k])} AS VARCHAR)") for k in ("ts", "quantity", "price")}
+    checks = [
+        ("invoice IS NULL", "missing invoice", cols["invoice"]),
+        ("customer IS NULL", "missing customer id", cols["customer"]),
+        ("ts IS NULL AND ts_given IS NULL", "missing InvoiceDate", cols["ts"]),
+        ("ts IS NULL", "unparseable InvoiceDate", cols["ts"]),
+        ("ts < TIMESTAMP '1990-01-01' OR ts > now()::TIMESTAMP + INTERVAL 1 DAY", "InvoiceDate out of range", cols["ts"]),
+        ("quantity IS NULL", "Quantity is not a number", cols["quantity"]),
+        ("price IS NULL", "Price is not a number", cols["price"]),
+    ]
+    reason, field_ = case_of(checks, 1, p), case_of(checks, 2, p)
+    con.execute(
+        f"INSERT INTO retail_lines SELECT _file, {file_no}, _row, invoice, customer, country, ts, quantity, price, "
+        f"{reason}, {field_}, left(to_json(_in), 2000) FROM ("
+        f"SELECT {p.add(str(table.path))} AS _file, _in._row, {invoice} AS invoice, {customer} AS customer, "
+        f"{country} AS country, {ts} AS ts, {given['ts']} AS ts_given, {qty} AS quantity, {price} AS price, _in "
+        f"FROM {table.table} AS _in)",
+        p,
+    )
+
+
+def _check_invoices(con: duckdb.DuckDBPyConnection) -> None:
+    """retail_checked: retail_lines with an _outcome (ok / duplicate / rejected) and the reason of each line set aside."""
     # an invoice is read from the first file that holds it; one customer per invoice
     con.execute(
         "CREATE TEMP TABLE retail_checked AS SELECT *, "
@@ -103,6 +119,10 @@ def prepare(con: duckdb.DuckDBPyConnection, input_dir: Path, report: PrepareRepo
         "UPDATE retail_checked SET _reason = CASE WHEN _outcome = 'duplicate' THEN 'invoice already read from an earlier file' "
         "ELSE 'invoice has more than one customer id' END, _field = 'invoice' WHERE _outcome <> 'ok' AND _reason IS NULL"
     )
+
+
+def _insert_orders(con: duckdb.DuckDBPyConnection) -> None:
+    """Into the prepared orders table: one order per usable invoice, and every line set aside."""
     target = create_prepared(con, "orders")
     con.execute(
         f"INSERT INTO {target} (user_id, order_id, ts, amount, status, quantity, _file, _row, _n_input, _outcome) "
@@ -116,8 +136,3 @@ def prepare(con: duckdb.DuckDBPyConnection, input_dir: Path, report: PrepareRepo
         f"INSERT INTO {target} (_file, _row, _n_input, _outcome, _reason, _field, _raw) "
         "SELECT _file, _row, 1, _outcome, _reason, _field, _raw FROM retail_checked WHERE _outcome <> 'ok'"
     )
-    insert_malformed(con, "orders", orders.files)
-    users = report.kinds.setdefault("users", KindReport("users", derived_from="orders (first invoice = sign-up, country = region)"))
-    users.rows_read = insert_users_from_orders(con, "retail_checked", "customer", "country", "_outcome = 'ok'")
-    con.execute("DROP TABLE retail_lines")
-    con.execute("DROP TABLE retail_checked")

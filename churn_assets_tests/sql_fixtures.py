@@ -62,7 +62,7 @@ def insert_rows(
     """Append rows to raw.<kind> the way ingestion would: missing contract columns are NULL; the
     partition defaults to the day of the row's timestamp."""
     spec = SOURCES[kind]
-    time_col = "signup_ts" if kind == "users" else "ts"
+    time_col = spec.time_column
     records = []
     for row in rows:
         unknown = set(row) - set(spec.column_names)

@@ -165,8 +165,8 @@ def test_until_date_hides_later_files_and_later_timestamps():
     order_ids = "SELECT list(order_id) FROM staging.orders"
     assert "late" in full.execute(order_ids).fetchone()[0]
     assert "late" not in cut.execute(order_ids).fetchone()[0]
-    assert cut.execute("SELECT last_date FROM staging.data_window").fetchone()[0] == AS_OF
-    assert cut.execute("SELECT max(as_of_date) FROM features.as_of_dates").fetchone()[0] == AS_OF
+    assert cut.execute("SELECT last_date FROM intermediate.data_window").fetchone()[0] == AS_OF
+    assert cut.execute("SELECT max(as_of_date) FROM intermediate.as_of_dates").fetchone()[0] == AS_OF
     newest_label = cut.execute("SELECT max(as_of_date) FROM labels.churn_labels").fetchone()[0]
     assert newest_label + timedelta(days=30) <= AS_OF
     # features at the as-of date are the same with or without the later data (minus the late file)

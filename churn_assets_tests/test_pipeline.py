@@ -55,7 +55,7 @@ def test_training_set_has_time_ordered_splits(shop):
 
 
 def test_features_do_not_see_data_after_the_as_of_date(shop):
-    dates = sorted(shop.query("SELECT DISTINCT as_of_date FROM features.as_of_dates")["as_of_date"])
+    dates = sorted(shop.query("SELECT DISTINCT as_of_date FROM intermediate.as_of_dates")["as_of_date"])
     as_of = pd.Timestamp(dates[len(dates) // 2]).date()
     sql = "SELECT * FROM marts.user_features WHERE as_of_date = CAST(? AS DATE) ORDER BY user_id"
     before = shop.query(sql, [as_of])
@@ -89,7 +89,7 @@ def test_train_evaluate_and_score(shop):
     day = shop.days()[-1].isoformat()
     shop.score(day)
     risk = shop.query("SELECT * FROM scoring.risk_list WHERE as_of_date = CAST(? AS DATE)", [day])
-    active = shop.query("SELECT user_id FROM features.active_users WHERE as_of_date = CAST(? AS DATE)", [day])
+    active = shop.query("SELECT user_id FROM intermediate.active_users WHERE as_of_date = CAST(? AS DATE)", [day])
     assert sorted(risk["user_id"]) == sorted(active["user_id"])  # every active user exactly once
     assert set(risk["tier"]) <= {"high", "medium", "low"} and risk["tier"].nunique() >= 2
     features = set(shop.query("SELECT * FROM marts.user_features LIMIT 1").columns)

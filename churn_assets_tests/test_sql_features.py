@@ -51,21 +51,21 @@ def keys(con, table, as_of=None):
 
 
 def test_as_of_grid_steps_back_from_the_last_data_day(con):
-    got = [r[0] for r in con.execute("SELECT as_of_date FROM features.as_of_dates ORDER BY 1").fetchall()]
+    got = [r[0] for r in con.execute("SELECT as_of_date FROM intermediate.as_of_dates ORDER BY 1").fetchall()]
     # last day 2024-05-12 (u1's last order), first day 2024-01-01 -> no date before 2024-01-29
     assert got == [date(2024, 5, 12) - timedelta(days=7 * k) for k in range(14, -1, -1)]
     assert got[0] == date(2024, 2, 4)
 
 
 def test_feature_rows_exist_exactly_for_active_users(con):
-    active = keys(con, "features.active_users")
+    active = keys(con, "intermediate.active_users")
     for table in FEATURE_TABLES:
         assert keys(con, table) == active, table
         n, distinct = con.execute(f"SELECT count(*), count(DISTINCT (user_id, as_of_date)) FROM {table}").fetchone()
         assert n == distinct == len(active), table
-    assert {u for u, _ in keys(con, "features.active_users", AS_OF)} == {"u1", "u2", "u3", "u5"}
+    assert {u for u, _ in keys(con, "intermediate.active_users", AS_OF)} == {"u1", "u2", "u3", "u5"}
     # u5's only order (2024-01-02) is 89 days old at AS_OF but 96 days old a week later; u4 never paid
-    assert {u for u, _ in keys(con, "features.active_users", date(2024, 4, 7))} == {"u1", "u2", "u3"}
+    assert {u for u, _ in keys(con, "intermediate.active_users", date(2024, 4, 7))} == {"u1", "u2", "u3"}
     assert not any(u == "u4" for u, _ in active)
 
 
@@ -271,7 +271,7 @@ def test_mart_carries_the_feature_columns(con):
 def test_no_leakage_from_rows_after_the_as_of_date():
     con = scenario_db()
     build_models(con)
-    before = {t: frame(con, t, AS_OF) for t in ("features.active_users", *FEATURE_TABLES)}
+    before = {t: frame(con, t, AS_OF) for t in ("intermediate.active_users", *FEATURE_TABLES)}
     # rows dated after AS_OF (but before the last data day, so the as-of grid stays the same)
     insert_rows(con, "users", [{"user_id": "u3", "signup_ts": "2024-04-05 08:00", "region": "west", "membership": "gold"}])
     insert_rows(con, "orders", [
@@ -318,7 +318,7 @@ def test_neutral_features_without_events_reviews_and_users():
     assert mart.loc["u1", "orders_total"] == 6 and mart.loc["u1", "tenure_days"] == 90
     assert set(mart["tenure_source"]) == {"first_order"}
     for table in FEATURE_TABLES:
-        assert len(frame(con, table)) == counts["features.active_users"], table
+        assert len(frame(con, table)) == counts["intermediate.active_users"], table
 
 
 def test_visit_only_users_get_neutral_order_features():
@@ -350,6 +350,6 @@ def test_default_params_match_pipeline_settings():
 def test_models_are_described_and_portable(key):
     model = load_models()[key]
     assert len(model.description) > 80
-    assert "features.active_users" in model.deps
+    assert "intermediate.active_users" in model.deps
     spark = sqlglot.transpile(model.sql, read="duckdb", write="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
     assert len(spark) == 1

@@ -128,7 +128,7 @@ def check_span(base: Path, as_of: date) -> DataSpan:
 
 def min_days_for_training(horizon: int, step: int, min_history: int, n_test: int, n_valid: int, embargo: bool) -> int:
     """The fewest days of data (first day .. as-of date, inclusive) that give a train / valid / test split:
-    the same as-of grid as features/as_of_dates.sql and the same rule as ml.splits.time_split."""
+    the same as-of grid as intermediate/as_of_dates.sql and the same rule as ml.splits.time_split."""
     from churn_assets.ml.splits import time_split
 
     for span in range(min_history + horizon + 1, 20_000):

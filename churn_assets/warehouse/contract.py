@@ -40,6 +40,11 @@ class SourceSpec:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def time_column(self) -> str:
+        """The timestamp that dates a row (its day decides whether a run as of a date sees it)."""
+        return next(c.name for c in self.columns if c.kind == "timestamp")
+
     def column(self, name: str) -> Column:
         for col in self.columns:
             if col.name == name:

@@ -3,6 +3,10 @@
 `dbt_like_sql/features/user_activity.sql` builds `features.user_activity`. Dependencies are the
 `schema.table` references that sqlglot finds in the statement (CTE names excluded). Parameters are
 DuckDB named parameters (`$as_of_step_days`) bound at execution, never pasted into the text.
+
+`deduplicated.<source>` in a model stands for raw.<source> as a run sees it: rows up to `$until_date`, the
+first delivery of each natural key. Its SQL is generated from the contract (warehouse/contract.py), as the
+ingestion's validation is, so a staging file only says what is its own (typing, normalisation).
 """
 
 from __future__ import annotations
@@ -12,9 +16,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+import re
+
 import duckdb
 import sqlglot
 from sqlglot import exp
+
+from churn_assets.warehouse.contract import SOURCES, SourceSpec
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "dbt_like_sql"
 # ad-hoc queries of the assets (not tables of the SQL project)
@@ -45,11 +53,51 @@ def _description(sql: str) -> str:
     return " ".join(lines).strip()
 
 
+DEDUPLICATED = re.compile(r"(?<![\w.])deduplicated\.(\w+)\b")
+# a row's file or timestamp after $until_date stays unseen; no date set = no limit
+UNTIL = "COALESCE(TRY_CAST($until_date AS DATE), DATE '9999-12-31')"
+
+
+def deduplicated_sql(spec: SourceSpec) -> str:
+    """raw.<kind> up to $until_date, one row per natural key: the first delivery (partition day, file, line).
+    Identifiers come from the contract only; the date is a bound parameter."""
+    key = ", ".join(spec.natural_key)
+    return f"""(
+    -- generated from the contract (warehouse/contract.py): raw.{spec.kind} up to $until_date, first delivery per
+    -- natural key ({key})
+    SELECT *
+    FROM (
+        SELECT
+            r.*,
+            row_number() OVER (PARTITION BY {key} ORDER BY _partition_date, _source_file, _source_line) AS delivery_rank
+        FROM raw.{spec.kind} AS r
+        WHERE r._partition_date <= {UNTIL}
+            AND CAST(r.{spec.time_column} AS DATE) <= {UNTIL}
+    ) AS ranked
+    WHERE delivery_rank = 1
+)"""
+
+
+def expand_generated(sql: str) -> str:
+    """The model's SQL with each `deduplicated.<source>` replaced by its generated subquery."""
+
+    def generated(match: re.Match) -> str:
+        if match.group(1) not in SOURCES:
+            raise ValueError(f"deduplicated.{match.group(1)}: no such source in the contract ({', '.join(SOURCES)})")
+        return deduplicated_sql(SOURCES[match.group(1)])
+
+    lines = []
+    for line in sql.splitlines(keepends=True):  # comments may name the relation: left as written
+        code, dashes, comment = line.partition("--")
+        lines.append(DEDUPLICATED.sub(generated, code) + dashes + comment)
+    return "".join(lines)
+
+
 def parse_model(path: Path, root: Path = SQL_DIR) -> SqlModel:
     rel = path.relative_to(root)
     if len(rel.parts) != 2:
         raise ValueError(f"{path}: SQL models live one folder deep (<schema>/<table>.sql)")
-    sql = path.read_text()
+    sql = expand_generated(path.read_text())
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError as exc:

@@ -1,4 +1,4 @@
--- Behaviour features from staging.events, one row per row of features.active_users, using only events on
+-- Behaviour features from staging.events, one row per row of intermediate.active_users, using only events on
 -- or before the as-of date (the whole as-of day counts; a session is cut at the end of that day).
 -- A window of w days is the w days ending on the as-of date. For w in 7, 30, 90: logins_{w}d,
 -- sessions_{w}d (distinct sessions with an event in the window), page_views_{w}d, clicks_{w}d, searches_{w}d,
@@ -71,7 +71,7 @@ seen AS (
         s.searches,
         s.add_to_cart,
         s.paid_order_that_day
-    FROM features.active_users AS a
+    FROM intermediate.active_users AS a
     JOIN session_dates AS s
         ON s.user_id = a.user_id
         AND s.event_date <= a.as_of_date
@@ -135,7 +135,7 @@ session_stats AS (
 
 last_complaints AS (
     SELECT a.user_id, a.as_of_date, MAX(r.review_date) AS complaint_date
-    FROM features.active_users AS a
+    FROM intermediate.active_users AS a
     JOIN staging.reviews AS r
         ON r.user_id = a.user_id
         AND r.kind = 'complaint'
@@ -193,7 +193,7 @@ counts AS (
         c.days_since_last_event,
         CAST(COALESCE(s.searches_without_purchase_30d, 0) AS BIGINT) AS searches_without_purchase_30d,
         CAST(COALESCE(c.events_total, 0) AS BIGINT) AS events_total
-    FROM features.active_users AS a
+    FROM intermediate.active_users AS a
     LEFT JOIN event_counts AS c
         ON c.user_id = a.user_id
         AND c.as_of_date = a.as_of_date

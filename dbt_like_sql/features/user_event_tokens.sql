@@ -9,9 +9,9 @@
 WITH has_events AS (
     SELECT EXISTS (SELECT 1 FROM staging.events) AS yes
 ),
-shop_users AS (  -- features.active_users, or no row at all when there are no events
+shop_users AS (  -- intermediate.active_users, or no row at all when there are no events
     SELECT a.user_id, a.as_of_date
-    FROM features.active_users AS a
+    FROM intermediate.active_users AS a
     WHERE (SELECT yes FROM has_events)
 ),
 items AS (

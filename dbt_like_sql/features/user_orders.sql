@@ -1,4 +1,4 @@
--- Order features from staging.orders, one row per row of features.active_users, using only orders dated
+-- Order features from staging.orders, one row per row of intermediate.active_users, using only orders dated
 -- on or before the as-of date. A window of w days is the w days ending on the as-of date.
 -- Frequency (paid orders): orders_7d, orders_30d, orders_90d, orders_total; days_since_last_order,
 -- days_since_first_order; mean_gap_days, std_gap_days (population std) of the gaps between consecutive
@@ -77,7 +77,7 @@ order_stats AS (
         AVG(
             CASE WHEN date_diff('day', o.order_date, a.as_of_date) >= o.delivery_days THEN o.delivery_days END
         ) AS mean_delivery_days
-    FROM features.active_users AS a
+    FROM intermediate.active_users AS a
     JOIN order_rows AS o
         ON o.user_id = a.user_id
         AND o.order_date <= a.as_of_date
@@ -93,7 +93,7 @@ gap_stats AS (
         -- population standard deviation from exact integer sums (STDDEV_POP's result varies with thread order)
         SQRT(CAST(COUNT(p.gap_days) * SUM(p.gap_days * p.gap_days) - SUM(p.gap_days) * SUM(p.gap_days) AS DOUBLE))
             / NULLIF(COUNT(p.gap_days), 0) AS std_gap_days
-    FROM features.active_users AS a
+    FROM intermediate.active_users AS a
     JOIN purchase_dates AS p
         ON p.user_id = a.user_id
         AND p.order_date <= a.as_of_date
@@ -106,7 +106,7 @@ category_orders AS (
         a.as_of_date,
         o.category,
         COUNT(*) AS n_orders
-    FROM features.active_users AS a
+    FROM intermediate.active_users AS a
     JOIN order_rows AS o
         ON o.user_id = a.user_id
         AND o.order_date <= a.as_of_date
@@ -165,7 +165,7 @@ SELECT
     COALESCE(g.purchase_days - 1, 0) AS bgnbd_frequency,
     date_diff('day', s.first_order_date, s.last_order_date) AS bgnbd_recency,
     date_diff('day', s.first_order_date, a.as_of_date) AS bgnbd_T
-FROM features.active_users AS a
+FROM intermediate.active_users AS a
 LEFT JOIN order_stats AS s
     ON s.user_id = a.user_id
     AND s.as_of_date = a.as_of_date

@@ -1,4 +1,4 @@
--- Profile features, one row per row of features.active_users, from staging.users and staging.orders
+-- Profile features, one row per row of intermediate.active_users, from staging.users and staging.orders
 -- (staging.events as a last resort). tenure_days: days from sign-up to the as-of date, or, for a user
 -- with no sign-up on or before the as-of date (no users source), from the first order (any status),
 -- or else the first event; tenure_source says which ('signup', 'first_order', 'first_event', 'unknown').
@@ -27,7 +27,7 @@ profile AS (
         CASE WHEN u.signup_date <= a.as_of_date THEN u.region END AS region,
         CASE WHEN u.signup_date <= a.as_of_date THEN u.channel END AS channel,
         CASE WHEN u.signup_date <= a.as_of_date THEN u.membership END AS membership
-    FROM features.active_users AS a
+    FROM intermediate.active_users AS a
     LEFT JOIN staging.users AS u
         ON u.user_id = a.user_id
     LEFT JOIN first_orders AS o

@@ -1,4 +1,4 @@
--- Review features from staging.reviews, one row per row of features.active_users, using only entries
+-- Review features from staging.reviews, one row per row of intermediate.active_users, using only entries
 -- dated on or before the as-of date. A window of w days is the w days ending on the as-of date.
 -- reviews_90d: entries of kind 'review'; rating_mean_90d, rating_min_90d: over every entry with a rating
 -- (any kind); negative_share_90d: share of those rated 2 or less (0 when none rated); complaints_30d,
@@ -34,7 +34,7 @@ review_stats AS (
             AS questions_90d,
         MAX(CASE WHEN r.kind = 'complaint' THEN r.review_date END) AS last_complaint_date,
         COUNT(*) AS reviews_total
-    FROM features.active_users AS a
+    FROM intermediate.active_users AS a
     JOIN review_rows AS r
         ON r.user_id = a.user_id
         AND r.review_date <= a.as_of_date
@@ -53,7 +53,7 @@ SELECT
     COALESCE(s.questions_90d, 0) AS questions_90d,
     date_diff('day', s.last_complaint_date, a.as_of_date) AS days_since_last_complaint,
     COALESCE(s.reviews_total, 0) AS reviews_total
-FROM features.active_users AS a
+FROM intermediate.active_users AS a
 LEFT JOIN review_stats AS s
     ON s.user_id = a.user_id
     AND s.as_of_date = a.as_of_date

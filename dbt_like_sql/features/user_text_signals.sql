@@ -9,7 +9,7 @@ SELECT
     MAX(CASE WHEN n.review_date > a.as_of_date - 30 THEN n.p_negative END) AS text_neg_max_30d,
     AVG(CAST(n.p_negative AS DECIMAL(18, 12))) AS text_neg_mean_90d,
     MAX(n.p_negative) AS text_neg_max_90d
-FROM features.active_users AS a
+FROM intermediate.active_users AS a
 LEFT JOIN ml.review_negativity AS n
     ON n.user_id = a.user_id
     AND n.review_date <= a.as_of_date

@@ -5,8 +5,8 @@ SELECT
     a.as_of_date,
     CASE WHEN COUNT(o.order_id) = 0 THEN 1 ELSE 0 END AS churned,
     COUNT(o.order_id) AS paid_orders_in_horizon
-FROM features.active_users AS a
-CROSS JOIN staging.data_window AS w
+FROM intermediate.active_users AS a
+CROSS JOIN intermediate.data_window AS w
 LEFT JOIN staging.orders AS o
     ON o.user_id = a.user_id
     AND o.is_paid

@@ -8,7 +8,7 @@ import mlflow as mlflow_lib
 import pandas as pd
 from pydantic import Field
 
-from churn_assets.defs.assets.training import PREDICTIONS
+from churn_assets.defs.assets.training import PREDICTIONS, PREDICTIONS_KEY
 from churn_assets.ml.metrics import binary_metrics
 from churn_assets.ml.oracle import oracle_auc
 from churn_assets.ml.plots import plot_all
@@ -51,7 +51,7 @@ def compare_models(preds: pd.DataFrame, config: EvaluationConfig) -> pd.DataFram
 
 @dg.asset(
     key=dg.AssetKey(["reports", "evaluation"]),
-    deps=[dg.AssetKey(["ml", "trained_models"])],
+    deps=[PREDICTIONS_KEY],
     group_name="evaluation",
     pool=DUCKDB_POOL,  # DuckDB takes one process at a time
     description="Test-window metrics of every model at the threshold chosen on validation (accuracy, precision, "

@@ -30,7 +30,7 @@ def realized_outcomes(con: duckdb_lib.DuckDBPyConnection, horizon_days: int) -> 
 
 @dg.asset(
     key=dg.AssetKey(["monitoring", "realized_churn"]),
-    deps=[dg.AssetKey(["scoring", "risk_list"]), dg.AssetKey(["staging", "orders"]), dg.AssetKey(["staging", "data_window"])],
+    deps=[dg.AssetKey(["scoring", "risk_list"]), dg.AssetKey(["staging", "orders"]), dg.AssetKey(["intermediate", "data_window"])],
     group_name="monitoring",
     pool="duckdb",
     description="Closes the loop from prediction to outcome: for every earlier risk list whose horizon has passed in "

@@ -95,24 +95,6 @@ def unlabelled_sequences(duckdb: DuckDBWarehouse) -> list[str]:
         return [r[0] for r in con.execute("SELECT event_tokens FROM marts.user_features").fetchall()]
 
 
-def write_behaviour_embedding(duckdb: DuckDBWarehouse, model) -> None:
-    """The fine-tuned behaviour BERT's pooled embedding of every user active at the newest as-of date.
-
-    Only the newest date: embedding all ~200k historic (user, as-of) rows took a third of train_job,
-    and nothing reads the older ones (the hybrid embeds its own rows)."""
-    with duckdb.connect() as con:
-        rows = con.execute(
-            "SELECT user_id, as_of_date, event_tokens FROM marts.user_features "
-            "WHERE as_of_date = (SELECT MAX(as_of_date) FROM marts.user_features)"
-        ).df()
-    emb = model.embed(rows)
-    table = rows[["user_id", "as_of_date"]].copy()
-    for i in range(emb.shape[1]):
-        table[f"bert_emb_{i}"] = emb[:, i]
-    with duckdb.connect() as con:
-        replace_table(con, "features.behaviour_embedding", table)
-
-
 # Models that read the behaviour log: on a shop without events their sequences would hold orders only,
 # which the tree models already see, so they are left out (with a note) instead of training on nothing new.
 NEEDS_EVENTS = ("behaviour_bert", "hybrid_gbt")
@@ -150,16 +132,58 @@ def data_window(frames: dict, settings: PipelineSettings) -> dict:
     return window
 
 
-@dg.asset(
-    key=dg.AssetKey(["ml", "trained_models"]),
-    deps=[dg.AssetKey(["marts", "training_set"])],
+def _fit_and_log(name, model, frames, config: TrainingConfig, window: dict, mlflow: MlflowTracking, tmp: Path,
+                 started: float):
+    """Fit one model (calibrated on validation), log it to MLflow; the fitted model (uncalibrated), its run row and
+    its valid/test predictions. train_seconds counts from `started` (pretraining included)."""
+    (X_tr, y_tr), (X_va, y_va), (X_te, y_te) = frames["train"], frames["valid"], frames["test"]
+    model.fit(X_tr, y_tr, eval_set=(X_va, y_va))
+    fitted = model
+    if config.calibration != "none":
+        model = CalibratedModel(model, method=config.calibration).calibrate(X_va, y_va)
+    p_va, p_te = model.predict_proba(X_va)[:, 1], model.predict_proba(X_te)[:, 1]
+    threshold = best_f1_threshold(y_va, p_va)
+    metrics = {f"valid_{k}": v for k, v in binary_metrics(y_va, p_va, threshold).items()}
+    metrics |= {f"test_{k}": v for k, v in binary_metrics(y_te, p_te, threshold).items()}
+    metrics["threshold"] = threshold
+    metrics["train_seconds"] = time.monotonic() - started
+    metrics |= _numeric_training_info(model)
+    plots = plot_all({name: (y_te, p_te)}, tmp / name, prefix=f"{name}_test_")
+    run_id, model_uri = log_model_run(
+        mlflow, model, run_name=name, params={"model": name, **model.params, **window},
+        metrics=metrics, X_example=X_te, plots=plots, tags={"kind": "churn_model", "model": name},
+    )
+    run = {"model": name, "run_id": run_id, "model_uri": model_uri, **{k: metrics[k] for k in (
+        "valid_roc_auc", "test_roc_auc", "valid_pr_auc", "test_pr_auc", "threshold", "train_seconds")}}
+    predictions = [X[KEYS].assign(model=name, split=split, churned=y.to_numpy(), p_churn=p)
+                   for split, X, y, p in (("valid", X_va, y_va, p_va), ("test", X_te, y_te, p_te))]
+    return fitted, run, predictions
+
+
+TRAINED_MODELS = dg.AssetKey(["ml", "trained_models"])
+TRAINING_SET = dg.AssetKey(["marts", "training_set"])
+# tables trained_models writes that other assets read: declared, so that the graph shows who reads them
+PREDICTIONS_KEY = dg.AssetKey(PREDICTIONS.split("."))
+MODEL_RUNS_KEY = dg.AssetKey(MODEL_RUNS.split("."))
+
+
+@dg.multi_asset(
+    name="ml__trained_models",  # the op name run configs address (`ops: ml__trained_models: config: ...`)
+    specs=[
+        dg.AssetSpec(
+            TRAINED_MODELS, deps=[TRAINING_SET], kinds={"python", "mlflow", "lightgbm", "pytorch"},
+            description="Fits every configured model (registry names) on the train window, calibrates on validation "
+            "and logs one MLflow run per model. The behaviour BERT is pretrained with masked tokens on every user's "
+            "sequence first.",
+        ),
+        dg.AssetSpec(PREDICTIONS_KEY, deps=[TRAINING_SET], kinds={"duckdb"},
+                     description="Validation and test predictions of every model trained (read by the evaluation)."),
+        dg.AssetSpec(MODEL_RUNS_KEY, deps=[TRAINING_SET], kinds={"duckdb"},
+                     description="One row per model trained: MLflow run, model URI, validation and test AUC, threshold "
+                     "(read by the champion decision)."),
+    ],
     group_name="training",
     pool=DUCKDB_POOL,  # DuckDB takes one process at a time
-    description="Fits every configured model (registry names) on the train window, calibrates on validation, "
-    "logs one MLflow run per model and writes validation/test predictions to ml.predictions. The behaviour "
-    "BERT is pretrained with masked tokens on every user's sequence first; the pooled embedding of the users "
-    "active at the newest as-of date is written to features.behaviour_embedding.",
-    kinds={"python", "mlflow", "lightgbm", "pytorch"},
 )
 def trained_models(
     context: dg.AssetExecutionContext,
@@ -167,10 +191,9 @@ def trained_models(
     duckdb: DuckDBWarehouse,
     settings: PipelineSettings,
     mlflow: MlflowTracking,
-) -> dg.MaterializeResult:
+):
     with duckdb.connect() as con:
         frames = split_frames(training_rows(con, config.max_train_rows))
-    (X_tr, y_tr), (X_va, y_va), (X_te, y_te) = frames["train"], frames["valid"], frames["test"]
     window = data_window(frames, settings)
     context.log.info(f"training set: {window}")
     models, skipped = models_for_shop(duckdb, config.models)
@@ -184,51 +207,36 @@ def trained_models(
             if name == "behaviour_bert":
                 # self-supervised pretraining on every user's sequence, labelled or not (no labels read)
                 model.pretrain(unlabelled_sequences(duckdb))
-            model.fit(X_tr, y_tr, eval_set=(X_va, y_va))
-            fitted[name] = model
-            if config.calibration != "none":
-                model = CalibratedModel(model, method=config.calibration).calibrate(X_va, y_va)
-            p_va, p_te = model.predict_proba(X_va)[:, 1], model.predict_proba(X_te)[:, 1]
-            threshold = best_f1_threshold(y_va, p_va)
-            metrics = {f"valid_{k}": v for k, v in binary_metrics(y_va, p_va, threshold).items()}
-            metrics |= {f"test_{k}": v for k, v in binary_metrics(y_te, p_te, threshold).items()}
-            metrics["threshold"] = threshold
-            metrics["train_seconds"] = time.monotonic() - started
-            metrics |= _numeric_training_info(model)
-            plots = plot_all({name: (y_te, p_te)}, Path(tmp) / name, prefix=f"{name}_test_")
-            run_id, model_uri = log_model_run(
-                mlflow, model, run_name=name, params={"model": name, **model.params, **window},
-                metrics=metrics, X_example=X_te, plots=plots, tags={"kind": "churn_model", "model": name},
-            )
+            fitted[name], run, model_predictions = _fit_and_log(
+                name, model, frames, config, window, mlflow, Path(tmp), started)
             context.log.info(
-                f"{name}: valid AUC {metrics['valid_roc_auc']:.4f}, test AUC {metrics['test_roc_auc']:.4f} "
-                f"({metrics['train_seconds']:.1f}s, run {run_id})"
+                f"{name}: valid AUC {run['valid_roc_auc']:.4f}, test AUC {run['test_roc_auc']:.4f} "
+                f"({run['train_seconds']:.1f}s, run {run['run_id']})"
             )
-            runs.append({"model": name, "run_id": run_id, "model_uri": model_uri, **{k: metrics[k] for k in (
-                "valid_roc_auc", "test_roc_auc", "valid_pr_auc", "test_pr_auc", "threshold", "train_seconds")}})
-            for split, X, y, p in (("valid", X_va, y_va, p_va), ("test", X_te, y_te, p_te)):
-                predictions.append(X[KEYS].assign(model=name, split=split, churned=y.to_numpy(), p_churn=p))
+            runs.append(run)
+            predictions.extend(model_predictions)
     preds = pd.concat(predictions, ignore_index=True)
     runs_df = pd.DataFrame(runs)
     with duckdb.connect() as con:
         replace_table(con, PREDICTIONS, preds)
         replace_table(con, MODEL_RUNS, runs_df)
-    if "behaviour_bert" in fitted:
-        write_behaviour_embedding(duckdb, fitted["behaviour_bert"])
     shown = runs_df.drop(columns=["model_uri"]).round(4)
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
+        asset_key=TRAINED_MODELS,
         metadata={
             "models": dg.MetadataValue.md(shown.to_markdown(index=False)),
             "data_window": dg.MetadataValue.json(window),
             "mlflow_experiment": mlflow.experiment_name,
             "skipped_models": dg.MetadataValue.json(skipped),
-        }
+        },
     )
+    yield dg.MaterializeResult(asset_key=PREDICTIONS_KEY, metadata={"dagster/row_count": len(preds)})
+    yield dg.MaterializeResult(asset_key=MODEL_RUNS_KEY, metadata={"dagster/row_count": len(runs_df)})
 
 
 @dg.asset(
     key=dg.AssetKey(["ml", "champion"]),
-    deps=[trained_models],
+    deps=[TRAINED_MODELS, MODEL_RUNS_KEY],
     group_name="training",
     pool=DUCKDB_POOL,  # DuckDB takes one process at a time
     description="Registers the model that is best on validation as `churn_model@champion`, but only when it "

@@ -34,7 +34,7 @@ def risk_list_days(context: dg.AssetCheckExecutionContext) -> list[date]:
 def every_active_user_once(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBWarehouse, settings: PipelineSettings
 ) -> dg.AssetCheckResult:
-    """The day's risk list holds each user in scope at that day (features/active_users.sql with the pipeline
+    """The day's risk list holds each user in scope at that day (intermediate/active_users.sql with the pipeline
     settings) exactly once: none missing, none extra, none twice."""
     totals = {"active users": 0, "listed rows": 0, "missing": 0, "not active": 0, "listed twice": 0}
     failing = []

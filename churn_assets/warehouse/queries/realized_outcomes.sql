@@ -22,7 +22,7 @@ SELECT
     COUNT(o.order_id) FILTER (WHERE o.order_date > r.as_of_date) AS paid_orders_in_horizon,
     r.as_of_date - MAX(o.order_date) FILTER (WHERE o.order_date <= r.as_of_date) AS days_since_last_order
 FROM scored AS r
-CROSS JOIN staging.data_window AS w
+CROSS JOIN intermediate.data_window AS w
 LEFT JOIN staging.orders AS o
     ON o.user_id = r.user_id
     AND o.is_paid

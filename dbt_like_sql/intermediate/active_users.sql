@@ -9,7 +9,7 @@ WITH activity AS (
 SELECT DISTINCT
     a.user_id,
     d.as_of_date
-FROM features.as_of_dates AS d
+FROM intermediate.as_of_dates AS d
 JOIN activity AS a
     ON a.day <= d.as_of_date
     AND (CAST($lookback_days AS INTEGER) = 0 OR a.day > d.as_of_date - CAST($lookback_days AS INTEGER))

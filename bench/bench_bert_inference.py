@@ -60,9 +60,9 @@ def main() -> int:
     else:
         model = create_model("behaviour_bert", pretrain_epochs=0, epochs=0, progress=False, num_threads=threads)
         model.fit(data.iloc[:2000], data["churned"].iloc[:2000])
-    model.params["eval_batch_size"] = args.batch_size
+    model.set_params(eval_batch_size=args.batch_size)
     ids, mask = model._encode(data["event_tokens"].tolist())
-    print(f"device={model.device} threads={threads} users={len(ids)} mean_len={mask.sum(1).mean():.1f} "
+    print(f"device={model.torch_device} threads={threads} users={len(ids)} mean_len={mask.sum(1).mean():.1f} "
           f"batch={args.batch_size} params={sum(p.numel() for p in model.model_.parameters())}")
 
     results: dict[str, tuple[float, float]] = {}
@@ -97,13 +97,13 @@ def main() -> int:
     base = results["eager"][0]
     for name, (ups, diff) in results.items():
         print(f"{name:<14}{ups:>12,.0f}{ups / base:>9.2f}x{diff:>12.2e}")
-    model.params["inference"] = "auto"
+    model.set_params(inference="auto")
     model._runner = None
     model._runner_for()
     timing = getattr(model, "inference_timing_", None)
     extra = f" (probe batch: eager {timing['eager'] * 1e3:.1f} ms, torchscript {timing['fast'] * 1e3:.1f} ms)" \
         if timing else ""
-    print(f"\npredict_proba (inference='auto') on {model.device.type} uses: {model.inference_backend_}{extra}")
+    print(f"\npredict_proba (inference='auto') on {model.torch_device.type} uses: {model.inference_backend_}{extra}")
     return 0
 
 

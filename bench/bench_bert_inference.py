@@ -47,9 +47,9 @@ def main() -> int:
     torch.set_num_threads(threads)
     data = synthetic_sequences(args.users, seed=3)
     model = _model(args, data, threads)
-    model.params["eval_batch_size"] = args.batch_size
+    model.set_params(eval_batch_size=args.batch_size)
     ids, mask = model._encode(data["event_tokens"].tolist())
-    print(f"device={model.device} threads={threads} users={len(ids)} mean_len={mask.sum(1).mean():.1f} "
+    print(f"device={model.torch_device} threads={threads} users={len(ids)} mean_len={mask.sum(1).mean():.1f} "
           f"batch={args.batch_size} params={sum(p.numel() for p in model.model_.parameters())}")
 
     results: dict[str, tuple[float, float]] = {}
@@ -120,13 +120,13 @@ def _print_results(results: dict[str, tuple[float, float]]) -> None:
 
 def _print_auto_choice(model) -> None:
     """Which backend predict_proba picks with inference='auto' (its probe batch decides)."""
-    model.params["inference"] = "auto"
+    model.set_params(inference="auto")
     model._runner = None
     model._runner_for()
     timing = getattr(model, "inference_timing_", None)
     extra = f" (probe batch: eager {timing['eager'] * 1e3:.1f} ms, torchscript {timing['fast'] * 1e3:.1f} ms)" \
         if timing else ""
-    print(f"\npredict_proba (inference='auto') on {model.device.type} uses: {model.inference_backend_}{extra}")
+    print(f"\npredict_proba (inference='auto') on {model.torch_device.type} uses: {model.inference_backend_}{extra}")
 
 
 def _probe(model):

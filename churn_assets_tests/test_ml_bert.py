@@ -182,7 +182,8 @@ def test_inference_backends_agree(order_sets, order_model):
     z = order_model.decision_function(test)
     for mode in ("eager", "jit"):
         other = create_model("behaviour_bert", **{**order_model.params, "inference": mode})
-        other.__dict__.update({k: v for k, v in order_model.__dict__.items() if k not in ("params", "_runner")})
+        params = order_model.get_params()  # copy the fitted state only
+        other.__dict__.update({k: v for k, v in order_model.__dict__.items() if k not in (*params, "_runner")})
         other._runner = None
         np.testing.assert_allclose(other.decision_function(test), z, rtol=0, atol=1e-5)
         assert other.inference_backend_ in ("eager", "jit")
@@ -209,7 +210,8 @@ def test_contributions_by_token_family(order_sets, order_model):
     assert texts & {"a complaint in the recent history raises the risk",
                     "the pattern of recent orders (timing, amounts, categories) raises the risk"}
     masked = create_model("behaviour_bert", **{**order_model.params, "occlusion": "mask"})
-    masked.__dict__.update({k: v for k, v in order_model.__dict__.items() if k not in ("params", "_runner")})
+    params = order_model.get_params()  # copy the fitted state only
+    masked.__dict__.update({k: v for k, v in order_model.__dict__.items() if k not in (*params, "_runner")})
     masked._runner = None
     assert masked.contributions(test.iloc[:20]).shape == (20, len(order_model.contribution_names_))
 

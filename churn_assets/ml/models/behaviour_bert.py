@@ -24,7 +24,8 @@ Training (``fit``):
       stopping on the eval_set log-loss with ``patience``; the best epoch's weights are restored.
   Batches group sequences of similar length and are trimmed to their longest sequence.
   Device: CUDA when available (bf16 autocast), else CPU (``num_threads``, auto = free cores).
-  Seeds: python, numpy and torch are seeded with ``seed``. ``training_info_`` holds device, seconds,
+  Seeds: ``seed`` drives local generators (numpy ``default_rng``; torch inside ``fork_rng``), so the
+  process's global RNG state is left as it was. ``training_info_`` holds device, seconds,
   sequences/second, epochs run, best epoch and best valid loss / AUC (for MLflow).
 
 Embedding (``embed``): mean of the last hidden state over the non-[PAD] positions ([CLS] included), of
@@ -60,7 +61,6 @@ that was only pretrained can be saved too (no ``model.safetensors``; it loads un
 
 from __future__ import annotations
 
-import copy
 import json
 import warnings
 from pathlib import Path
@@ -70,7 +70,6 @@ import numpy as np
 import pandas as pd
 import torch
 from safetensors.torch import load_file, save_file
-from tqdm.auto import tqdm
 from transformers import BertConfig, BertForSequenceClassification, BertModel
 
 from churn_assets.ml.models.base import ChurnModel, as_label_array, proba_matrix
@@ -79,7 +78,7 @@ from churn_assets.ml.models.bert_inference import (  # noqa: F401  (re-exports)
     probe_batch, time_median,
 )
 from churn_assets.ml.models.bert_training import (  # noqa: F401  (private helpers re-exported)
-    _cpu_state, _logloss_auc, _no_decay, _optimizer, finetune, pretrain_mlm,
+    _cpu_state, _logloss_auc, _no_decay, _param_groups, finetune, pretrain_mlm,
 )
 from churn_assets.ml.models.registry import register_model
 from churn_assets.ml.sequence import TokenFamilies, Vocabulary
@@ -108,7 +107,7 @@ def _texts_of(X: pd.DataFrame | Sequence[str], column: str) -> list[str]:
 @register_model("behaviour_bert")
 class BehaviourBertModel(ChurnModel):
     default_params = {
-        "features": None, "exclude": [],  # not used: the only input is token_column
+        "features": None, "exclude": None,  # not used: the only input is token_column
         "token_column": "event_tokens",
         # size
         "max_len": 128, "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
@@ -127,36 +126,31 @@ class BehaviourBertModel(ChurnModel):
         "occlusion": "delete",  # contributions: delete the family's tokens, or replace them by [MASK]
     }
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        if self.params["inference"] not in ("auto", "eager", "jit"):
-            raise ValueError("inference must be auto, eager or jit")
-        if self.params["occlusion"] not in ("delete", "mask"):
-            raise ValueError("occlusion must be delete or mask")
-        self.vocab_: Vocabulary | None = None
-        self.bert_config_: dict | None = None
-        self.model_: BertForSequenceClassification | None = None
-        self.pretrained_state_: dict[str, torch.Tensor] | None = None
-        self.families_ = TokenFamilies.from_dict(
-            {"families": self.params["token_families"]} if self.params["token_families"] else None)
-        self.training_info_: dict[str, Any] = {}
-        self._runner: Any = None  # inference callable (eager module or TorchScript), built lazily
-        self._pretrained_encoder: BertModel | None = None
+    # fitted state (class-level None: an unfitted model's __dict__ holds its parameters only)
+    vocab_: Vocabulary | None = None
+    bert_config_: dict | None = None
+    model_: BertForSequenceClassification | None = None
+    pretrained_state_: dict[str, torch.Tensor] | None = None
+    families_: TokenFamilies | None = None
+    training_info_: dict[str, Any] | None = None
+    _runner: Any = None  # inference callable (eager module or TorchScript), built lazily
+    _pretrained_encoder: BertModel | None = None
 
     # ---- small helpers --------------------------------------------------------------------
     @property
-    def device(self) -> torch.device:
-        return pick_device(self.params["device"])
+    def torch_device(self) -> torch.device:
+        """The ``device`` parameter resolved ("auto": CUDA when available)."""
+        return pick_device(self.device)
 
     @property
     def contribution_names_(self) -> list[str]:
         return self.families_.names
 
     def _threads(self):
-        return cpu_threads(self.params["num_threads"], self.device)
+        return cpu_threads(self.num_threads, self.torch_device)
 
     def _encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        return self.vocab_.encode(texts, int(self.params["max_len"]))
+        return self.vocab_.encode(texts, int(self.max_len))
 
     def _make_config(self) -> BertConfig:
         p = self.params
@@ -172,30 +166,37 @@ class BehaviourBertModel(ChurnModel):
     def _config(self) -> BertConfig:
         return BertConfig.from_dict(self.bert_config_)
 
-    def _progress(self, it, total: int, desc: str):
-        return tqdm(it, total=total, desc=desc, disable=not self.params["progress"], leave=False,
-                    mininterval=1.0)
-
     # ---- (a) masked-token pretraining (loop in bert_training.py) ---------------------------------
     def pretrain(self, texts: Sequence[str] | pd.Series | pd.DataFrame) -> "BehaviourBertModel":
         """Masked-token pretraining on label-free sequences (a DataFrame: its ``token_column``).
 
         Builds the vocabulary on the first call. Calling it again continues from the current encoder.
         """
-        texts = _texts_of(texts, self.params["token_column"]) if isinstance(texts, pd.DataFrame) \
+        texts = _texts_of(texts, self.token_column) if isinstance(texts, pd.DataFrame) \
             else _texts_of(list(texts), "")
+        self._check_params()
         pretrain_mlm(self, texts)
         return self
 
+    def _check_params(self) -> None:
+        """Validation that sklearn's contract keeps out of __init__; also sets the token families."""
+        if self.inference not in ("auto", "eager", "jit"):
+            raise ValueError("inference must be auto, eager or jit")
+        if self.occlusion not in ("delete", "mask"):
+            raise ValueError("occlusion must be delete or mask")
+        self.families_ = TokenFamilies.from_dict(
+            {"families": self.token_families} if self.token_families else None)
+
     # ---- (b) fine-tuning (loop with early stopping in bert_training.py) ------------------------
     def fit(self, X: pd.DataFrame, y: Any, eval_set: tuple[pd.DataFrame, Any] | None = None):
-        col = self.params["token_column"]
+        col = self.token_column
         texts = _texts_of(X, col)
         y_arr = as_label_array(y)
         if len(y_arr) != len(texts):
             raise ValueError(f"X has {len(texts)} rows but y has {len(y_arr)}")
         if len(np.unique(y_arr)) < 2:
             raise ValueError("behaviour_bert: training labels have a single class")
+        self._check_params()
         if self.vocab_ is None or self.pretrained_state_ is None:
             self.pretrain(texts)
         eval_texts, eval_y = None, None
@@ -208,14 +209,14 @@ class BehaviourBertModel(ChurnModel):
     # ---- inference (helpers in bert_inference.py) ----------------------------------------------
     def _logits_with(self, fn, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Batched log-odds of ``fn`` (sorted by length, each batch trimmed to its longest row)."""
-        return logits_with(fn, ids, mask, self.device, int(self.params["eval_batch_size"]))
+        return logits_with(fn, ids, mask, self.torch_device, int(self.eval_batch_size))
 
     def _eager_runner(self):
         return _LogitModule(self.model_).eval()
 
     def _build_jit(self, probe_ids: np.ndarray, probe_mask: np.ndarray):
         """A frozen TorchScript trace, or None when tracing fails or differs from eager (> 1e-5)."""
-        traced, worst = build_jit(self._eager_runner(), probe_ids, probe_mask, self.vocab_.pad_id, self.device)
+        traced, worst = build_jit(self._eager_runner(), probe_ids, probe_mask, self.vocab_.pad_id, self.torch_device)
         if worst is not None:
             self.jit_max_abs_diff_ = worst
         return traced
@@ -223,11 +224,11 @@ class BehaviourBertModel(ChurnModel):
     def _runner_for(self):
         """The inference callable: TorchScript when ``inference="jit"``, or with ``"auto"`` on CPU when the
         trace matches eager within 1e-5 AND is at least 15% faster on a probe batch; eager otherwise."""
-        mode = self.params["inference"]
+        mode = self.inference
         if self._runner is None:
             runner, backend = self._eager_runner(), "eager"
-            if mode == "jit" or (mode == "auto" and self.device.type == "cpu"):
-                probe_ids, probe_mask = probe_batch(self.vocab_, int(self.params["max_len"]))
+            if mode == "jit" or (mode == "auto" and self.torch_device.type == "cpu"):
+                probe_ids, probe_mask = probe_batch(self.vocab_, int(self.max_len))
                 traced = self._build_jit(probe_ids, probe_mask)
                 if traced is not None and (mode == "jit" or self._faster(traced, runner, probe_ids, probe_mask)):
                     runner, backend = traced, "jit"
@@ -237,7 +238,7 @@ class BehaviourBertModel(ChurnModel):
 
     def _faster(self, fast, eager, ids: np.ndarray, mask: np.ndarray, margin: float = 0.85) -> bool:
         """True when ``fast`` beats ``eager`` by the margin (median of 5 interleaved timed runs)."""
-        med = time_median(fast, eager, ids, mask, self.device)
+        med = time_median(fast, eager, ids, mask, self.torch_device)
         self.inference_timing_ = med
         return med["fast"] < margin * med["eager"]
 
@@ -249,7 +250,7 @@ class BehaviourBertModel(ChurnModel):
         """Churn log-odds per row."""
         self._check_fitted()
         with self._threads():
-            ids, mask = self._encode(_texts_of(X, self.params["token_column"]))
+            ids, mask = self._encode(_texts_of(X, self.token_column))
             return self._logits(ids, mask)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
@@ -263,7 +264,7 @@ class BehaviourBertModel(ChurnModel):
         if self._pretrained_encoder is None:
             enc = BertModel(self._config(), add_pooling_layer=False)
             enc.load_state_dict(self.pretrained_state_, strict=True)
-            self._pretrained_encoder = enc.to(self.device).eval()
+            self._pretrained_encoder = enc.to(self.torch_device).eval()
         return self._pretrained_encoder
 
     def embed(self, X: pd.DataFrame | Sequence[str], source: str = "finetuned") -> np.ndarray:
@@ -281,11 +282,11 @@ class BehaviourBertModel(ChurnModel):
             bert = self._pretrained_bert()
         else:
             raise ValueError("source must be 'finetuned' or 'pretrained'")
-        texts = _texts_of(X, self.params["token_column"]) if isinstance(X, pd.DataFrame) else _texts_of(X, "")
+        texts = _texts_of(X, self.token_column) if isinstance(X, pd.DataFrame) else _texts_of(X, "")
         with self._threads():
             ids, mask = self._encode(texts)
-            return mean_pooled(bert, ids, mask, self.device, int(self.params["eval_batch_size"]),
-                               int(self.params["hidden_size"]))
+            return mean_pooled(bert, ids, mask, self.torch_device, int(self.eval_batch_size),
+                               int(self.hidden_size))
 
     # ---- explanations (occlusion in bert_inference.py) -----------------------------------------
     def contributions(self, X: pd.DataFrame, include_bias: bool = False) -> pd.DataFrame:
@@ -293,11 +294,11 @@ class BehaviourBertModel(ChurnModel):
         self._check_fitted()
         names = self.contribution_names_
         with self._threads():
-            ids, mask = self._encode(_texts_of(X, self.params["token_column"]))
+            ids, mask = self._encode(_texts_of(X, self.token_column))
             base = self._logits(ids, mask)
             fam = self.families_.vocab_families(self.vocab_)[ids]  # (n, L), -1 = special / none
             C = occlusion_contributions(self._logits, ids, base, fam, len(names), self.vocab_,
-                                        self.params["occlusion"])
+                                        self.occlusion)
 
         df = pd.DataFrame(C, index=X.index, columns=names)
         if include_bias:
@@ -308,7 +309,7 @@ class BehaviourBertModel(ChurnModel):
     def save(self, path: str | Path) -> Path:
         """Save a fitted model, or a pretrained-only one (enough for ``embed(source="pretrained")``)."""
         if self.feature_names_ is None and self.pretrained_state_ is not None:
-            self.feature_names_ = [self.params["token_column"]]
+            self.feature_names_ = [self.token_column]
             try:
                 return super().save(path)
             finally:
@@ -320,7 +321,7 @@ class BehaviourBertModel(ChurnModel):
         if self.model_ is not None:
             save_file(_cpu_state(self.model_), str(path / WEIGHTS))
         save_file(self.pretrained_state_, str(path / PRETRAINED_WEIGHTS))
-        info = {k: v for k, v in self.training_info_.items()}
+        info = dict(self.training_info_ or {})
         (path / STATE_JSON).write_text(json.dumps(
             {"bert_config": self.bert_config_, "families": self.families_.to_dict(), "training_info": info},
             indent=1, default=float))
@@ -339,15 +340,12 @@ class BehaviourBertModel(ChurnModel):
         if fine_tuned:
             clf = BertForSequenceClassification(obj._config())
             clf.load_state_dict(load_file(str(path / WEIGHTS)), strict=True)
-            obj.model_ = clf.to(obj.device).eval()
+            obj.model_ = clf.to(obj.torch_device).eval()
         obj.pretrained_state_ = load_file(str(path / PRETRAINED_WEIGHTS))
         return obj
 
     def __getstate__(self) -> dict:  # pickling (e.g. copy.deepcopy) skips the TorchScript runner
-        d = dict(self.__dict__)
-        d["_runner"] = None
-        d["_pretrained_encoder"] = None
+        d = dict(super().__getstate__())
+        d.pop("_runner", None)
+        d.pop("_pretrained_encoder", None)
         return d
-
-    def clone_unfitted(self) -> "BehaviourBertModel":
-        return type(self)(**copy.deepcopy(self.params))

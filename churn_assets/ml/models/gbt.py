@@ -20,7 +20,7 @@ from churn_assets.ml.models.registry import register_model
 @register_model("gbt")
 class GBTChurnModel(ChurnModel):
     default_params = {
-        "features": None, "exclude": [],
+        "features": None, "exclude": None,
         "n_estimators": 500, "learning_rate": 0.05, "num_leaves": 31, "max_depth": -1,
         "min_child_samples": 20, "subsample": 0.8, "colsample": 0.8,
         "reg_lambda": 0.0, "class_weight": None, "early_stopping_rounds": 50,

@@ -51,13 +51,15 @@ Save/load bundles the encoder (``encoder/``), the trees (``gbt/``) and the PCA (
 
 from __future__ import annotations
 
+import copy
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import joblib
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.decomposition import PCA
 
 from churn_assets.ml.models.base import STATE_FILE, ChurnModel, as_label_array
@@ -78,43 +80,43 @@ HYBRID_MEASUREMENTS: dict[str, float] = {
 class HybridGBTModel(ChurnModel):
     default_params = {
         **GBTChurnModel.default_params,
+        "encoder": None,  # a BehaviourBertModel; trained on a copy when it is not trained enough
         "encoder_path": None,
-        "encoder_params": {},
+        "encoder_params": None,
         "embedding_source": "pretrained",
         "embedding_dims": 16,
         "oof_folds": 3,
     }
 
-    def __init__(self, encoder: ChurnModel | None = None, **params: Any) -> None:
-        super().__init__(**params)
-        if self.params["embedding_source"] not in SOURCES:
-            raise ValueError(f"embedding_source must be one of {SOURCES}")
-        self.encoder_ = encoder
-        self.gbt_: GBTChurnModel | None = None
-        self.pca_: PCA | None = None
-        self.embedding_columns_: list[str] = []
-        self.oof_logit_: np.ndarray | None = None
-        self.training_info_: dict[str, Any] = {}
+    # fitted state (class-level defaults: an unfitted model's __dict__ holds its parameters only)
+    encoder_: ChurnModel | None = None
+    gbt_: GBTChurnModel | None = None
+    pca_: PCA | None = None
+    embedding_columns_: Sequence[str] = ()
+    oof_logit_: np.ndarray | None = None
+    training_info_: dict[str, Any] | None = None
 
     # ---- the encoder ----------------------------------------------------------------------------
     def _encoder(self):
         from churn_assets.ml.models.behaviour_bert import BehaviourBertModel
 
         if self.encoder_ is None:
-            if self.params["encoder_path"]:
-                self.encoder_ = ChurnModel.load(self.params["encoder_path"])
+            if self.encoder is not None:
+                self.encoder_ = self.encoder
+            elif self.encoder_path:
+                self.encoder_ = ChurnModel.load(self.encoder_path)
             else:
-                self.encoder_ = BehaviourBertModel(**dict(self.params["encoder_params"] or {}))
+                self.encoder_ = BehaviourBertModel(**dict(self.encoder_params or {}))
         if not isinstance(self.encoder_, BehaviourBertModel):
             raise TypeError(f"the encoder must be a BehaviourBertModel, not {type(self.encoder_).__name__}")
         return self.encoder_
 
     def _gbt_params(self) -> dict[str, Any]:
-        return {k: self.params[k] for k in GBTChurnModel.default_params}
+        return {k: getattr(self, k) for k in GBTChurnModel.default_params}
 
     def _embedding_frame(self, X: pd.DataFrame) -> pd.DataFrame:
         enc = self._encoder()
-        if self.params["embedding_source"] == "pretrained":
+        if self.embedding_source == "pretrained":
             E = enc.embed(X, source="pretrained")
             if self.pca_ is not None:
                 E = self.pca_.transform(E)
@@ -133,9 +135,15 @@ class HybridGBTModel(ChurnModel):
         y_arr = as_label_array(y)
         if len(y_arr) != len(X):
             raise ValueError(f"X has {len(X)} rows but y has {len(y_arr)}")
+        if self.embedding_source not in SOURCES:
+            raise ValueError(f"embedding_source must be one of {SOURCES}")
         started = time.perf_counter()
+        self.encoder_ = None
         enc = self._encoder()
         p = self.params
+        untrained = enc.pretrained_state_ is None or (p["embedding_source"] == "oof" and enc.model_ is None)
+        if enc is self.encoder and untrained:
+            enc = self.encoder_ = copy.deepcopy(enc)  # train a copy: fit leaves its parameters as given
         if p["embedding_source"] == "pretrained":
             if enc.pretrained_state_ is None:
                 enc.pretrain(X)
@@ -175,7 +183,7 @@ class HybridGBTModel(ChurnModel):
             "embedding_source": p["embedding_source"], "embedding_columns": len(self.embedding_columns_),
             "embedding_seconds": embedding_seconds, "gbt_seconds": seconds - embedding_seconds, "seconds": seconds,
             "gbt_best_iteration": int(self.gbt_.best_iteration_),
-            "device": enc.training_info_.get("device", str(enc.device)),
+            "device": (enc.training_info_ or {}).get("device", str(enc.torch_device)),
         }
         return self
 
@@ -185,11 +193,11 @@ class HybridGBTModel(ChurnModel):
 
         if enc.pretrained_state_ is None:
             enc.pretrain(X)
-        folds = StratifiedKFold(n_splits=int(self.params["oof_folds"]), shuffle=True,
-                                random_state=int(self.params["seed"]))
+        folds = StratifiedKFold(n_splits=int(self.oof_folds), shuffle=True,
+                                random_state=int(self.seed))
         oof = np.zeros(len(X))
         for train_idx, held_idx in folds.split(np.zeros(len(y)), y):
-            m = enc.clone_unfitted()
+            m = clone(enc)
             m.vocab_, m.bert_config_ = enc.vocab_, enc.bert_config_
             m.pretrained_state_ = enc.pretrained_state_  # share the label-free pretraining
             m.fit(X.iloc[train_idx], y[train_idx], eval_set=eval_set)
@@ -237,7 +245,8 @@ class HybridGBTModel(ChurnModel):
         import json
 
         meta = json.loads((path / "model.json").read_text())
-        obj = cls(encoder=ChurnModel.load(path / "encoder"), **meta["params"])
+        obj = cls(**meta["params"])
+        obj.encoder_ = ChurnModel.load(path / "encoder")
         obj.gbt_ = ChurnModel.load(path / "gbt")
         state = joblib.load(path / STATE_FILE)
         obj.pca_ = state["pca"]

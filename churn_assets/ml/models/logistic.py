@@ -28,7 +28,7 @@ class LinearPipelineModel(ChurnModel):
     """Shared machinery for models that are a preprocessing pipeline + LogisticRegression."""
 
     default_params = {
-        "features": None, "exclude": [], "C": 1.0, "class_weight": None, "max_iter": 2000,
+        "features": None, "exclude": None, "C": 1.0, "class_weight": None, "max_iter": 2000,
     }
 
     def _transform_inputs(self, X: pd.DataFrame) -> pd.DataFrame:

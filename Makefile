@@ -7,7 +7,7 @@ export CHURN_DATA_DIR := $(DATA_DIR)
 export DAGSTER_HOME := $(DATA_DIR)/dagster_home
 PYTEST_ARGS ?=
 
-.PHONY: install chromium run test test-fast ui clean-data
+.PHONY: install chromium run lint test test-fast ui clean-data
 
 # Re-install when the declared dependencies change; constraints.txt pins every package.
 $(BIN)/.installed: pyproject.toml constraints.txt
@@ -31,6 +31,12 @@ chromium:
 run: install
 	@[ -d "$(DATA_DIR)/landing/orders" ] || $(BIN)/churn simulate --users 20000 --days 180 --seed 7 --out "$(DATA_DIR)"
 	$(BIN)/churn run --data-dir "$(DATA_DIR)" --as-of latest
+
+# ruff (lint, and the format check) and mypy; CI runs this before the tests. `.venv/bin/ruff format .` formats.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # --dist loadfile: a module's tests share one worker, so its module-scoped shop is built once.
 # (--dist loadgroup would not do: with pytest 9.2 xdist's group marks are silently ignored, pytest-xdist#1386.)

@@ -113,6 +113,19 @@ def test_too_little_history_says_how_many_days_are_needed(tmp_path, capsys):
     assert not (tmp_path / "churn.duckdb").exists()  # nothing ran
 
 
+def test_as_of_latest_is_the_newest_day_with_orders(tmp_path, capsys):
+    write_orders(tmp_path / "landing", date(2026, 1, 1), 60)
+    (tmp_path / "landing" / "events").mkdir()
+    (tmp_path / "landing" / "events" / "2026-04-01.csv").write_text("user_id,ts,event_type\na,2026-04-01T10:00:00,login\n")
+    # the newest orders day is 2026-03-01: the history check names it, so `latest` resolved to it
+    rc, _, err = run_cli(capsys, "run", "--data-dir", tmp_path, "--as-of", "latest")
+    assert_error(rc, err, "too little history to train: 60 days of orders/events up to 2026-03-01")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    rc, _, err = run_cli(capsys, "run", "--data-dir", empty, "--as-of", "latest")
+    assert_error(rc, err, "the input cannot be used", "no orders file")
+
+
 def test_unknown_output_format_is_refused_before_running(tmp_path, capsys):
     write_orders(tmp_path / "landing", date(2026, 1, 1), 60)
     rc, _, err = run_cli(capsys, "run", "--data-dir", tmp_path, "--as-of", "2026-02-20", "--out", tmp_path / "risk.xlsx")

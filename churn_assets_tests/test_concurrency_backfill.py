@@ -13,7 +13,6 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
-from dagster._core.events import DagsterEventType
 
 from churn_assets.warehouse.contract import INGEST_ORDER
 from churn_assets.defs.build import build_definitions
@@ -99,9 +98,9 @@ def step_intervals(instance: dg.DagsterInstance, run_id: str) -> list[tuple[floa
         event = record.dagster_event
         if event is None or event.step_key is None:
             continue
-        if event.event_type == DagsterEventType.STEP_START:
+        if event.event_type == dg.DagsterEventType.STEP_START:
             starts[event.step_key] = record.timestamp
-        elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+        elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
             ends[event.step_key] = record.timestamp
     return [(starts[k], ends[k], k) for k in starts]
 
@@ -111,7 +110,7 @@ def step_failures(instance: dg.DagsterInstance, skip: set[str]) -> list[str]:
     return [
         f"{r.dagster_event.step_key}: {r.dagster_event.event_specific_data.error.to_string()[-2000:]}"
         for run in instance.get_runs() if run.run_id not in skip
-        for r in instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE)
+        for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
     ]
 
 
@@ -204,7 +203,7 @@ def test_parallel_runs_queue_on_the_warehouse_run_lock(tmp_path, monkeypatch):
     checks = [
         r.dagster_event.event_specific_data
         for run in new_runs if run.job_name == "score_job"
-        for r in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+        for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
     ]
     assert {c.check_name: c.passed for c in checks}["every_active_user_once"]
     assert shop.query("SELECT count(*) AS n FROM scoring.risk_list WHERE as_of_date = ?", [score_day])["n"][0] > 0

@@ -79,6 +79,7 @@ def test_the_code_location_takes_the_data_directory_from_the_environment(tmp_pat
     loaded = code_location()
     data_dir = loaded.resources["data_dir"]
     assert isinstance(data_dir.path, dg.EnvVar) and data_dir.path.get_value() == str(tmp_path)
-    assert loaded.resources["duckdb"].db_path() == str(tmp_path / "churn.duckdb")
-    assert loaded.resources["mlflow"].resolved_uri() == f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
+    # the warehouse and the MLflow store take their location from that resource (resolved when a run starts)
+    assert loaded.resources["duckdb"].data_dir is data_dir and not loaded.resources["duckdb"].path
+    assert loaded.resources["mlflow"].data_dir is data_dir and not loaded.resources["mlflow"].tracking_uri
     assert loaded.resolve_job_def("score_job").partitions_def.get_first_partition_key() == "2025-07-01"

@@ -77,4 +77,7 @@ def print_results(base: Path, day: date, tracking: MlflowTracking) -> None:
     if not recency.empty:
         print(f"   recency baseline ROC-AUC {recency.iloc[0]:.4f}")
     counts = dict(tiers)
-    print(f"\n== risk list {day}: " + ", ".join(f"{t} {counts.get(t, 0):,}" for t in ("high", "medium", "low")), flush=True)
+    print(
+        f"\n== risk list {day}: " + ", ".join(f"{t} {counts.get(t, 0):,}" for t in ("high", "medium", "low")),
+        flush=True,
+    )

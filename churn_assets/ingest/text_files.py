@@ -15,9 +15,10 @@ import gzip
 import io
 import tempfile
 import zlib
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from churn_assets.warehouse.contract import MAX_LINE_SIZE
 

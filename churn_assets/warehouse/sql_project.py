@@ -11,12 +11,12 @@ ingestion's validation is, so a staging file only says what is its own (typing, 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
-
-import re
+from typing import Any
 
 import duckdb
 import sqlglot

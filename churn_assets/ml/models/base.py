@@ -27,8 +27,9 @@ import json
 import keyword
 import math
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, ClassVar
 
 import joblib
 import numpy as np
@@ -36,7 +37,13 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 NON_FEATURE_COLUMNS: tuple[str, ...] = (
-    "user_id", "as_of_date", "churned", "label", "split", "horizon_days", "lookback_days",
+    "user_id",
+    "as_of_date",
+    "churned",
+    "label",
+    "split",
+    "horizon_days",
+    "lookback_days",
     "event_tokens",  # the behaviour sequence: read by the BERT models only
 )
 META_FILE = "model.json"
@@ -46,9 +53,7 @@ _EPS = 1e-12
 
 
 def is_numeric_column(s: pd.Series) -> bool:
-    return pd.api.types.is_bool_dtype(s) or (
-        pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_complex_dtype(s)
-    )
+    return pd.api.types.is_bool_dtype(s) or (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_complex_dtype(s))
 
 
 def is_categorical_column(s: pd.Series) -> bool:
@@ -57,9 +62,7 @@ def is_categorical_column(s: pd.Series) -> bool:
     if pd.api.types.is_timedelta64_dtype(s):
         return False
     return (
-        isinstance(s.dtype, pd.CategoricalDtype)
-        or pd.api.types.is_object_dtype(s)
-        or pd.api.types.is_string_dtype(s)
+        isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)
     )
 
 
@@ -265,7 +268,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "ChurnModel":
+    def load(cls, path: str | Path) -> ChurnModel:
         path = Path(path)
         meta = json.loads((path / META_FILE).read_text())
         module, _, qualname = meta["class"].partition(":")
@@ -323,7 +326,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         joblib.dump(self, path / STATE_FILE)
 
     @classmethod
-    def _load_state(cls, path: Path) -> "ChurnModel":
+    def _load_state(cls, path: Path) -> ChurnModel:
         return joblib.load(path / STATE_FILE)
 
     def _check_fitted(self) -> None:

@@ -61,12 +61,12 @@ class CalibratedModel(ChurnModel):
             self._calibrate(*eval_set)
         return self
 
-    def calibrate(self, X_valid: pd.DataFrame, y_valid) -> "CalibratedModel":
+    def calibrate(self, X_valid: pd.DataFrame, y_valid) -> CalibratedModel:
         """Calibrate the already fitted ``base`` on the validation window."""
         self.base_ = self.base
         return self._calibrate(X_valid, y_valid)
 
-    def _calibrate(self, X_valid: pd.DataFrame, y_valid) -> "CalibratedModel":
+    def _calibrate(self, X_valid: pd.DataFrame, y_valid) -> CalibratedModel:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}")
         y = as_label_array(y_valid)
@@ -102,11 +102,10 @@ class CalibratedModel(ChurnModel):
 
     def _save_state(self, path: Path) -> None:
         self.base_.save(path / "base")
-        joblib.dump({"method": self.method, "calibrator": self.calibrator_, "name": self.name},
-                    path / STATE_FILE)
+        joblib.dump({"method": self.method, "calibrator": self.calibrator_, "name": self.name}, path / STATE_FILE)
 
     @classmethod
-    def _load_state(cls, path: Path) -> "CalibratedModel":
+    def _load_state(cls, path: Path) -> CalibratedModel:
         state = joblib.load(path / STATE_FILE)
         obj = cls(ChurnModel.load(path / "base"), method=state["method"])
         obj.base_ = obj.base

@@ -53,8 +53,9 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import joblib
 import numpy as np
@@ -71,8 +72,12 @@ SOURCES = ("pretrained", "oof")
 
 # test ROC AUC on synthetic histories (see the module docstring for the setup)
 HYBRID_MEASUREMENTS: dict[str, float] = {
-    "gbt_counts": 0.7255, "behaviour_bert": 0.7433, "hybrid_pretrained": 0.7412, "hybrid_oof": 0.7457,
-    "finetuned_embedding_leaky": 0.7518, "finetuned_logit_leaky": 0.7448,
+    "gbt_counts": 0.7255,
+    "behaviour_bert": 0.7433,
+    "hybrid_pretrained": 0.7412,
+    "hybrid_oof": 0.7457,
+    "finetuned_embedding_leaky": 0.7518,
+    "finetuned_logit_leaky": 0.7448,
 }
 
 
@@ -180,8 +185,11 @@ class HybridGBTModel(ChurnModel):
         self.categorical_features_ = list(self.gbt_.categorical_features_)
         seconds = time.perf_counter() - started
         self.training_info_ = {
-            "embedding_source": p["embedding_source"], "embedding_columns": len(self.embedding_columns_),
-            "embedding_seconds": embedding_seconds, "gbt_seconds": seconds - embedding_seconds, "seconds": seconds,
+            "embedding_source": p["embedding_source"],
+            "embedding_columns": len(self.embedding_columns_),
+            "embedding_seconds": embedding_seconds,
+            "gbt_seconds": seconds - embedding_seconds,
+            "seconds": seconds,
             "gbt_best_iteration": int(self.gbt_.best_iteration_),
             "device": (enc.training_info_ or {}).get("device", str(enc.torch_device)),
         }
@@ -193,8 +201,7 @@ class HybridGBTModel(ChurnModel):
 
         if enc.pretrained_state_ is None:
             enc.pretrain(X)
-        folds = StratifiedKFold(n_splits=int(self.oof_folds), shuffle=True,
-                                random_state=int(self.seed))
+        folds = StratifiedKFold(n_splits=int(self.oof_folds), shuffle=True, random_state=int(self.seed))
         oof = np.zeros(len(X))
         for train_idx, held_idx in folds.split(np.zeros(len(y)), y):
             m = clone(enc)
@@ -235,13 +242,20 @@ class HybridGBTModel(ChurnModel):
     def _save_state(self, path: Path) -> None:
         self._encoder().save(path / "encoder")
         self.gbt_.save(path / "gbt")
-        joblib.dump({"pca": self.pca_, "embedding_columns": self.embedding_columns_,
-                     "feature_names": self.feature_names_, "numeric": self.numeric_features_,
-                     "categorical": self.categorical_features_, "training_info": self.training_info_},
-                    path / STATE_FILE)
+        joblib.dump(
+            {
+                "pca": self.pca_,
+                "embedding_columns": self.embedding_columns_,
+                "feature_names": self.feature_names_,
+                "numeric": self.numeric_features_,
+                "categorical": self.categorical_features_,
+                "training_info": self.training_info_,
+            },
+            path / STATE_FILE,
+        )
 
     @classmethod
-    def _load_state(cls, path: Path) -> "HybridGBTModel":
+    def _load_state(cls, path: Path) -> HybridGBTModel:
         import json
 
         meta = json.loads((path / "model.json").read_text())

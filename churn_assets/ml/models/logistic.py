@@ -28,7 +28,11 @@ class LinearPipelineModel(ChurnModel):
     """Shared machinery for models that are a preprocessing pipeline + LogisticRegression."""
 
     default_params = {
-        "features": None, "exclude": None, "C": 1.0, "class_weight": None, "max_iter": 2000,
+        "features": None,
+        "exclude": None,
+        "C": 1.0,
+        "class_weight": None,
+        "max_iter": 2000,
     }
 
     def _transform_inputs(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -38,20 +42,25 @@ class LinearPipelineModel(ChurnModel):
     def _build_pipeline(self) -> Pipeline:
         parts = []
         if self.numeric_features_:
-            num = Pipeline([
-                ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
-                ("scale", StandardScaler()),
-            ])
+            num = Pipeline(
+                [
+                    ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+                    ("scale", StandardScaler()),
+                ]
+            )
             parts.append(("num", num, list(self.numeric_features_)))
         if self.categorical_features_:
-            cat = Pipeline([
-                ("impute", SimpleImputer(strategy="constant", fill_value="missing", keep_empty_features=True)),
-                ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-            ])
+            cat = Pipeline(
+                [
+                    ("impute", SimpleImputer(strategy="constant", fill_value="missing", keep_empty_features=True)),
+                    ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+                ]
+            )
             parts.append(("cat", cat, list(self.categorical_features_)))
         pre = ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
         clf = LogisticRegression(
-            C=float(self.params["C"]), class_weight=self.params["class_weight"],
+            C=float(self.params["C"]),
+            class_weight=self.params["class_weight"],
             max_iter=int(self.params["max_iter"]),
         )
         return Pipeline([("pre", pre), ("clf", clf)])
@@ -79,7 +88,7 @@ class LinearPipelineModel(ChurnModel):
                 out += [pos[cols[i]] for i in imp.indicator_.features_]
         if self.categorical_features_:
             enc: OneHotEncoder = pre.named_transformers_["cat"].named_steps["onehot"]
-            for c, cats in zip(self.categorical_features_, enc.categories_):
+            for c, cats in zip(self.categorical_features_, enc.categories_, strict=False):
                 out += [pos[c]] * len(cats)
         return np.asarray(out, dtype=int)
 

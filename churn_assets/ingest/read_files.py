@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +56,9 @@ def _check_columns(path: Path, present: list[str], spec: SourceSpec) -> None:
         raise LandingFileError(path, f"column(s) {twice} appear more than once (names are matched ignoring case)")
 
 
-def _frame(records: list[list[str | None]], lines: list[int], columns: list[str], spec: SourceSpec) -> pd.DataFrame:
+def _frame(
+    records: Sequence[Sequence[str | None]], lines: list[int], columns: list[str], spec: SourceSpec
+) -> pd.DataFrame:
     df = (
         pd.DataFrame(records, columns=columns, dtype="string")
         if records

@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -125,8 +125,11 @@ def T(
     missing=None,
     with_ctx: bool = False,
 ) -> ReasonTemplate:
-    render = fn if with_ctx else (lambda v, ctx, _f=fn: _f(v))
-    return ReasonTemplate(kind, render, tuple(context), missing)
+    # with_ctx says which of the two signatures fn has
+    if with_ctx:
+        return ReasonTemplate(kind, cast("Callable[[Any, Mapping[str, Any]], str]", fn), tuple(context), missing)
+    one = cast("Callable[[Any], str]", fn)
+    return ReasonTemplate(kind, lambda v, ctx: one(v), tuple(context), missing)
 
 
 CATALOGUE: dict[str, ReasonTemplate] = {

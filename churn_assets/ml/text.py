@@ -412,6 +412,8 @@ def evaluate_text_models(
     tr_ratings = [ratings[i] for i in tr]
     model = ReviewSentimentModel(seed=seed, **model_params)
     model.fit(tr_texts, tr_ratings)
+    info = model.training_info_
+    assert info is not None  # set by fit
     t = time.perf_counter()
     p_bert = model.predict_bad(te_texts)
     pred_seconds = time.perf_counter() - t
@@ -424,7 +426,7 @@ def evaluate_text_models(
         "n_train": int(len(tr)),
         "n_test": int(len(te)),
         "test_bad_share": float(y_te.mean()),
-        "fit_seconds": float(model.training_info_.get("fit_seconds", float("nan"))),
+        "fit_seconds": float(info.get("fit_seconds", float("nan"))),
         "predict_texts_per_second": len(te) / max(pred_seconds, 1e-9),
-        "device": model.training_info_.get("device", ""),
+        "device": info.get("device", ""),
     }

@@ -68,7 +68,7 @@ def cpu_threads(n: int | None, device: torch.device | None = None):
         torch.set_num_threads(before)
 
 
-def linear_schedule(total_steps: int, warmup_steps: int):
+def linear_schedule(total_steps: int, warmup_steps: float):
     total_steps = max(1, int(total_steps))
     warmup_steps = max(0, min(int(warmup_steps), total_steps - 1))
 
@@ -96,7 +96,7 @@ def length_batches(
         order = np.argsort(lengths, kind="stable")
         return iter([order[i : i + batch_size] for i in range(0, n, batch_size)])
     perm = rng.permutation(n)
-    batches = []
+    batches: list[np.ndarray] = []
     step = batch_size * pool
     for s in range(0, n, step):
         chunk = perm[s : s + step]

@@ -145,4 +145,4 @@ def run_model(con: duckdb.DuckDBPyConnection, model: SqlModel, params: Mapping[s
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.schema}")
     body = model.sql.strip().rstrip(";")
     con.execute(f"CREATE OR REPLACE TABLE {model.schema}.{model.name} AS {body}", {p: params[p] for p in model.params})
-    return con.execute(f"SELECT count(*) FROM {model.schema}.{model.name}").fetchone()[0]
+    return con.execute(f"SELECT count(*) FROM {model.schema}.{model.name}").fetchall()[0][0]

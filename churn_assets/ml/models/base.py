@@ -191,7 +191,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "default_params" in cls.__dict__ and "__init__" not in cls.__dict__:
-            cls.__init__ = keyword_init(cls.__qualname__, cls.default_params)
+            # a generated __init__, the way dataclasses makes one; mypy forbids assigning to a method
+            cls.__init__ = keyword_init(cls.__qualname__, cls.default_params)  # type: ignore[method-assign]
 
     @property
     def params(self) -> dict[str, Any]:
@@ -244,10 +245,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         With ``include_bias`` a ``bias`` column is added; for models whose contributions are exact
         the row sum then equals logit(P(churn)) (GBT, logistic, recency rule, BG/NBD).
         """
-        self._check_fitted()
+        names = self._check_fitted()
         Xp = self._prepare(X)
         contrib, bias = self._contributions(Xp)
-        df = pd.DataFrame(contrib, index=X.index, columns=list(self.feature_names_))
+        df = pd.DataFrame(contrib, index=X.index, columns=list(names))
         if include_bias:
             df["bias"] = np.broadcast_to(np.asarray(bias, dtype="float64"), (len(df),))
         return df
@@ -301,17 +302,18 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         """Feature columns in fit order; numerics as float64, categoricals as str objects."""
         if not isinstance(X, pd.DataFrame):
             raise TypeError("X must be a pandas DataFrame")
-        missing = [c for c in self.feature_names_ if c not in X.columns]
+        names = self._check_fitted()  # set by fit (_select_features) before it prepares X
+        missing = [c for c in names if c not in X.columns]
         if missing:
             warnings.warn(f"{self.name}: feature columns missing, filled with NaN: {missing}", stacklevel=3)
         cat = set(self.categorical_features_)
         data = {}
-        for c in self.feature_names_:
+        for c in names:
             if c not in X.columns:
                 data[c] = np.full(len(X), np.nan, dtype=object if c in cat else "float64")
             else:
                 data[c] = as_str_object(X[c]) if c in cat else as_float(X[c])
-        return pd.DataFrame(data, index=X.index, columns=list(self.feature_names_))
+        return pd.DataFrame(data, index=X.index, columns=list(names))
 
     def _fit(self, X: pd.DataFrame, y: np.ndarray, eval_set) -> None:
         raise NotImplementedError
@@ -329,6 +331,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     def _load_state(cls, path: Path) -> ChurnModel:
         return joblib.load(path / STATE_FILE)
 
-    def _check_fitted(self) -> None:
+    def _check_fitted(self) -> list[str]:
+        """The fitted model's feature_names_; RuntimeError before fit."""
         if self.feature_names_ is None:
             raise RuntimeError(f"{self.name}: call fit first")
+        return self.feature_names_

@@ -173,18 +173,43 @@ class BehaviourBertModel(ChurnModel):
 
     @property
     def contribution_names_(self) -> list[str]:
+        if self.families_ is None:
+            raise AttributeError("behaviour_bert: contribution_names_ exists after pretrain or fit")
         return self.families_.names
+
+    # fitted state where it must be there (RuntimeError otherwise)
+    def _fitted_vocab(self) -> Vocabulary:
+        if self.vocab_ is None:
+            raise RuntimeError("behaviour_bert: call pretrain or fit first")
+        return self.vocab_
+
+    def _fitted_families(self) -> TokenFamilies:
+        if self.families_ is None:
+            raise RuntimeError("behaviour_bert: call pretrain or fit first")
+        return self.families_
+
+    def _fitted_pretrained_state(self) -> dict[str, torch.Tensor]:
+        if self.pretrained_state_ is None:
+            raise RuntimeError("behaviour_bert: call pretrain or fit first")
+        return self.pretrained_state_
+
+    def _fitted_model(self) -> BertForSequenceClassification:
+        if self.model_ is None:
+            raise RuntimeError("behaviour_bert: call fit first")
+        return self.model_
 
     def _threads(self):
         return cpu_threads(self.num_threads, self.torch_device)
 
     def _encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        return self.vocab_.encode(texts, int(self.max_len))
+        return self._fitted_vocab().encode(texts, int(self.max_len))
 
     def _make_config(self) -> BertConfig:
         p = self.params
-        return BertConfig(
-            vocab_size=len(self.vocab_),
+        vocab = self._fitted_vocab()
+        # num_labels goes through PreTrainedConfig's **kwargs, which its dataclass_transform typing leaves out
+        return BertConfig(  # type: ignore[call-arg]
+            vocab_size=len(vocab),
             hidden_size=int(p["hidden_size"]),
             num_hidden_layers=int(p["num_hidden_layers"]),
             num_attention_heads=int(p["num_attention_heads"]),
@@ -194,11 +219,13 @@ class BehaviourBertModel(ChurnModel):
             attention_probs_dropout_prob=float(p["attention_dropout"]),
             max_position_embeddings=int(p["max_len"]),
             type_vocab_size=1,
-            pad_token_id=self.vocab_.pad_id,
+            pad_token_id=vocab.pad_id,
             num_labels=2,
         )
 
     def _config(self) -> BertConfig:
+        if self.bert_config_ is None:
+            raise RuntimeError("behaviour_bert: call pretrain or fit first")
         return BertConfig.from_dict(self.bert_config_)
 
     # ---- (a) masked-token pretraining (loop in bert_training.py) ---------------------------------
@@ -245,11 +272,13 @@ class BehaviourBertModel(ChurnModel):
         return logits_with(fn, ids, mask, self.torch_device, int(self.eval_batch_size))
 
     def _eager_runner(self):
-        return _LogitModule(self.model_).eval()
+        return _LogitModule(self._fitted_model()).eval()
 
     def _build_jit(self, probe_ids: np.ndarray, probe_mask: np.ndarray):
         """A frozen TorchScript trace, or None when tracing fails or differs from eager (> 1e-5)."""
-        traced, worst = build_jit(self._eager_runner(), probe_ids, probe_mask, self.vocab_.pad_id, self.torch_device)
+        traced, worst = build_jit(
+            self._eager_runner(), probe_ids, probe_mask, self._fitted_vocab().pad_id, self.torch_device
+        )
         if worst is not None:
             self.jit_max_abs_diff_ = worst
         return traced
@@ -261,7 +290,7 @@ class BehaviourBertModel(ChurnModel):
         if self._runner is None:
             runner, backend = self._eager_runner(), "eager"
             if mode == "jit" or (mode == "auto" and self.torch_device.type == "cpu"):
-                probe_ids, probe_mask = probe_batch(self.vocab_, int(self.max_len))
+                probe_ids, probe_mask = probe_batch(self._fitted_vocab(), int(self.max_len))
                 traced = self._build_jit(probe_ids, probe_mask)
                 if traced is not None and (mode == "jit" or self._faster(traced, runner, probe_ids, probe_mask)):
                     runner, backend = traced, "jit"
@@ -295,8 +324,9 @@ class BehaviourBertModel(ChurnModel):
     def _pretrained_bert(self) -> BertModel:
         if self._pretrained_encoder is None:
             enc = BertModel(self._config(), add_pooling_layer=False)
-            enc.load_state_dict(self.pretrained_state_, strict=True)
-            self._pretrained_encoder = enc.to(self.torch_device).eval()
+            enc.load_state_dict(self._fitted_pretrained_state(), strict=True)
+            # PreTrainedModel.to is functools.wraps(Module.to), whose typeshed type does not bind self
+            self._pretrained_encoder = enc.to(self.torch_device).eval()  # type: ignore[arg-type]
         return self._pretrained_encoder
 
     def embed(self, X: pd.DataFrame | Sequence[str], source: str = "finetuned") -> np.ndarray:
@@ -307,7 +337,7 @@ class BehaviourBertModel(ChurnModel):
         """
         if source == "finetuned":
             self._check_fitted()
-            bert = self.model_.bert
+            bert = self._fitted_model().bert
         elif source == "pretrained":
             if self.pretrained_state_ is None:
                 raise RuntimeError("behaviour_bert: call pretrain or fit first")
@@ -327,8 +357,9 @@ class BehaviourBertModel(ChurnModel):
         with self._threads():
             ids, mask = self._encode(_texts_of(X, self.token_column))
             base = self._logits(ids, mask)
-            fam = self.families_.vocab_families(self.vocab_)[ids]  # (n, L), -1 = special / none
-            C = occlusion_contributions(self._logits, ids, base, fam, len(names), self.vocab_, self.occlusion)
+            vocab = self._fitted_vocab()
+            fam = self._fitted_families().vocab_families(vocab)[ids]  # (n, L), -1 = special / none
+            C = occlusion_contributions(self._logits, ids, base, fam, len(names), vocab, self.occlusion)
 
         df = pd.DataFrame(C, index=X.index, columns=names)
         if include_bias:
@@ -347,14 +378,18 @@ class BehaviourBertModel(ChurnModel):
         return super().save(path)
 
     def _save_state(self, path: Path) -> None:
-        self.vocab_.save(path / VOCAB_JSON)
+        self._fitted_vocab().save(path / VOCAB_JSON)
         if self.model_ is not None:
             save_file(_cpu_state(self.model_), str(path / WEIGHTS))
-        save_file(self.pretrained_state_, str(path / PRETRAINED_WEIGHTS))
+        save_file(self._fitted_pretrained_state(), str(path / PRETRAINED_WEIGHTS))
         info = dict(self.training_info_ or {})
         (path / STATE_JSON).write_text(
             json.dumps(
-                {"bert_config": self.bert_config_, "families": self.families_.to_dict(), "training_info": info},
+                {
+                    "bert_config": self.bert_config_,
+                    "families": self._fitted_families().to_dict(),
+                    "training_info": info,
+                },
                 indent=1,
                 default=float,
             )
@@ -374,7 +409,7 @@ class BehaviourBertModel(ChurnModel):
         if fine_tuned:
             clf = BertForSequenceClassification(obj._config())
             clf.load_state_dict(load_file(str(path / WEIGHTS)), strict=True)
-            obj.model_ = clf.to(obj.torch_device).eval()
+            obj.model_ = clf.to(obj.torch_device).eval()  # type: ignore[arg-type]  # as in _pretrained_bert
         obj.pretrained_state_ = load_file(str(path / PRETRAINED_WEIGHTS))
         return obj
 

@@ -80,9 +80,9 @@ def build_jit(
             traced = torch.jit.freeze(traced.eval())
         worst = 0.0
         with torch.inference_mode():
-            for a, m in checks:
-                a = torch.from_numpy(np.ascontiguousarray(a)).to(device)
-                m = torch.from_numpy(np.ascontiguousarray(m)).to(device)
+            for a_np, m_np in checks:
+                a = torch.from_numpy(np.ascontiguousarray(a_np)).to(device)
+                m = torch.from_numpy(np.ascontiguousarray(m_np)).to(device)
                 worst = max(worst, float((eager(a, m) - traced(a, m)).abs().max()))
         return (traced if worst <= JIT_TOLERANCE else None), worst
     except Exception as exc:  # tracing is an optimisation only

@@ -66,6 +66,7 @@ def pretrain_mlm(model: BehaviourBertModel, texts: list[str]) -> None:
     if model.vocab_ is None:
         model.vocab_ = Vocabulary.build(texts, min_count=int(p["min_count"]), max_size=p["max_vocab"])
         model.bert_config_ = model._make_config().to_dict()
+    vocab = model._fitted_vocab()
     info: dict[str, Any] = {"pretrain_epochs": 0, "pretrain_sequences": 0, "pretrain_seconds": 0.0}
     ids, mask = model._encode(texts)
     lengths = mask.sum(1)
@@ -83,7 +84,7 @@ def pretrain_mlm(model: BehaviourBertModel, texts: list[str]) -> None:
 
             def batch_loss(b: np.ndarray) -> torch.Tensor | None:
                 L = int(lengths[b].max())
-                inp, labels = mask_tokens(ids[b, :L], model.vocab_, float(p["mask_prob"]), rng)
+                inp, labels = mask_tokens(ids[b, :L], vocab, float(p["mask_prob"]), rng)
                 sel = labels != -100
                 if not sel.any():
                     return None
@@ -94,7 +95,8 @@ def pretrain_mlm(model: BehaviourBertModel, texts: list[str]) -> None:
                 return F.cross_entropy(mlm.cls(hidden[sel_t]).float(), torch.from_numpy(labels[sel]).to(device))
 
             with model._threads():
-                mlm.to(device)
+                # PreTrainedModel.to is functools.wraps(Module.to), whose typeshed type does not bind self
+                mlm.to(device)  # type: ignore[arg-type]
                 res = train_loop(
                     mlm,
                     _param_groups(mlm, float(p["pretrain_lr"]), float(p["weight_decay"])),
@@ -118,7 +120,7 @@ def pretrain_mlm(model: BehaviourBertModel, texts: list[str]) -> None:
 def _classifier(model: BehaviourBertModel) -> BertForSequenceClassification:
     """A churn classifier whose encoder starts from the pretrained state."""
     clf = BertForSequenceClassification(model._config())
-    missing, unexpected = clf.bert.load_state_dict(model.pretrained_state_, strict=False)
+    missing, unexpected = clf.bert.load_state_dict(model._fitted_pretrained_state(), strict=False)
     if unexpected or any(not k.startswith("pooler.") for k in missing):
         raise RuntimeError(f"pretrained encoder does not fit: missing={missing} unexpected={unexpected}")
     return clf
@@ -154,11 +156,12 @@ def finetune(
         return F.cross_entropy(logits.float(), torch.from_numpy(yt[b]).to(device))
 
     def evaluate() -> dict[str, float]:
+        assert ev is not None  # evaluate is passed to train_loop only with an eval set
         vloss, vauc = _logloss_auc(model._logits_with(_LogitModule(clf), ev[0], ev[1]), ev[2])
         return {"valid_loss": vloss, "valid_auc": vauc}
 
     with torch_seed(int(p["seed"]) + 1), model._threads() as threads:
-        clf = _classifier(model).to(device)
+        clf = _classifier(model).to(device)  # type: ignore[arg-type]  # as mlm.to above
         res = train_loop(
             clf,
             _param_groups(clf, float(p["lr"]), float(p["weight_decay"])),
@@ -183,8 +186,8 @@ def _finetune_info(
     info = dict(
         device=str(model.torch_device),
         threads=threads,
-        n_parameters=int(sum(t.numel() for t in model.model_.parameters())),
-        vocab_size=len(model.vocab_),
+        n_parameters=int(sum(t.numel() for t in model._fitted_model().parameters())),
+        vocab_size=len(model._fitted_vocab()),
         train_sequences=int(n_rows),
         finetune_seconds=res.seconds,
         finetune_sequences_per_second=res.epochs_run * n_rows / max(res.train_seconds, 1e-9),

@@ -150,7 +150,7 @@ class BGNBDModel(ChurnModel):
         return self
 
     def _inputs(self, Xp: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        fc, rc, tc = self.feature_names_
+        fc, rc, tc = self._check_fitted()
         x = np.clip(np.nan_to_num(Xp[fc].to_numpy(), nan=0.0), 0.0, None)
         T = Xp[tc].to_numpy()
         T = np.clip(np.where(np.isnan(T), self.T_fill_, T), 0.0, None)

@@ -9,6 +9,8 @@ Deterministic for a given ``seed`` (``deterministic=True``, fixed thread count).
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -64,7 +66,7 @@ class GBTChurnModel(ChurnModel):
             force_col_wise=True,
             verbosity=-1,
         )
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         if eval_set is not None:
             Xv, yv = eval_set
             kwargs["eval_X"] = (self._lgb_frame(Xv),)
@@ -72,12 +74,12 @@ class GBTChurnModel(ChurnModel):
             kwargs["eval_metric"] = "binary_logloss"
             if p["early_stopping_rounds"]:
                 kwargs["callbacks"] = [lgb.early_stopping(int(p["early_stopping_rounds"]), verbose=False)]
-        cat = list(self.categorical_features_) or "auto"
+        cat: list[str] | Literal["auto"] = list(self.categorical_features_) or "auto"
         self.estimator_.fit(self._lgb_frame(X), y, categorical_feature=cat, **kwargs)
         self.best_iteration_ = int(self.estimator_.best_iteration_ or self.estimator_.n_estimators)
 
     def _predict_p1(self, X) -> np.ndarray:
-        return self.estimator_.predict_proba(self._lgb_frame(X))[:, 1]
+        return np.asarray(self.estimator_.predict_proba(self._lgb_frame(X)))[:, 1]
 
     def _contributions(self, X):
         c = np.asarray(self.estimator_.predict(self._lgb_frame(X), pred_contrib=True))

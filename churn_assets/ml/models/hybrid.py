@@ -116,6 +116,12 @@ class HybridGBTModel(ChurnModel):
             raise TypeError(f"the encoder must be a BehaviourBertModel, not {type(self.encoder_).__name__}")
         return self.encoder_
 
+    def _fitted_gbt(self) -> GBTChurnModel:
+        """``gbt_``, set by fit and load."""
+        if self.gbt_ is None:
+            raise RuntimeError(f"{self.name}: call fit first")
+        return self.gbt_
+
     def _gbt_params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in GBTChurnModel.default_params}
 
@@ -180,7 +186,7 @@ class HybridGBTModel(ChurnModel):
         self.gbt_ = GBTChurnModel(**{**self._gbt_params(), "features": features, "exclude": exclude})
         self.gbt_.fit(Xa, y_arr, eval_set=ev)
         emb = set(self.embedding_columns_)
-        self.feature_names_ = [c for c in self.gbt_.feature_names_ if c not in emb] + [EMBEDDING_FEATURE]
+        self.feature_names_ = [c for c in self.gbt_._check_fitted() if c not in emb] + [EMBEDDING_FEATURE]
         self.numeric_features_ = [c for c in self.gbt_.numeric_features_ if c not in emb]
         self.categorical_features_ = list(self.gbt_.categorical_features_)
         seconds = time.perf_counter() - started
@@ -215,23 +221,25 @@ class HybridGBTModel(ChurnModel):
     # ---- predict / explain ------------------------------------------------------------------------
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         self._check_fitted()
-        return self.gbt_.predict_proba(self._augment(X))
+        return self._fitted_gbt().predict_proba(self._augment(X))
 
     def _predict_p1(self, X) -> np.ndarray:
         return self.predict_proba(X)[:, 1]
 
     def contributions(self, X: pd.DataFrame, include_bias: bool = False) -> pd.DataFrame:
         """TreeSHAP log-odds contributions; the embedding columns summed into ``bert_embedding``."""
-        self._check_fitted()
-        c = self.gbt_.contributions(self._augment(X), include_bias=include_bias)
+        names = self._check_fitted()
+        c = self._fitted_gbt().contributions(self._augment(X), include_bias=include_bias)
         emb = [col for col in c.columns if col in set(self.embedding_columns_)]
         out = c.drop(columns=emb)
         out[EMBEDDING_FEATURE] = c[emb].sum(axis=1)
-        cols = list(self.feature_names_) + (["bias"] if include_bias else [])
+        cols = list(names) + (["bias"] if include_bias else [])
         return out[cols]
 
     @property
     def feature_importances_(self) -> pd.Series:
+        if self.gbt_ is None:
+            raise AttributeError(f"{self.name}: feature_importances_ exists after fit")
         imp = self.gbt_.feature_importances_
         emb = [c for c in imp.index if c in set(self.embedding_columns_)]
         out = imp.drop(index=emb)
@@ -241,7 +249,7 @@ class HybridGBTModel(ChurnModel):
     # ---- persistence --------------------------------------------------------------------------------
     def _save_state(self, path: Path) -> None:
         self._encoder().save(path / "encoder")
-        self.gbt_.save(path / "gbt")
+        self._fitted_gbt().save(path / "gbt")
         joblib.dump(
             {
                 "pca": self.pca_,

@@ -77,7 +77,7 @@ class LinearPipelineModel(ChurnModel):
 
     def _source_index(self) -> np.ndarray:
         """For every transformed column, the index of its source feature in feature_names_."""
-        pos = {c: i for i, c in enumerate(self.feature_names_)}
+        pos = {c: i for i, c in enumerate(self._check_fitted())}
         pre: ColumnTransformer = self.pipeline_.named_steps["pre"]
         out: list[int] = []
         if self.numeric_features_:
@@ -100,7 +100,7 @@ class LinearPipelineModel(ChurnModel):
         clf: LogisticRegression = self.pipeline_.named_steps["clf"]
         coef = clf.coef_.ravel()
         per_col = (Z - self.z_mean_) * coef
-        k = len(self.feature_names_)
+        k = len(self._check_fitted())
         M = np.zeros((len(coef), k))
         M[np.arange(len(coef)), self.source_index_] = 1.0
         bias = float(clf.intercept_[0] + coef @ self.z_mean_)

@@ -49,8 +49,10 @@ def main() -> int:
     model = _model(args, data, threads)
     model.set_params(eval_batch_size=args.batch_size)
     ids, mask = model._encode(data["event_tokens"].tolist())
-    print(f"device={model.torch_device} threads={threads} users={len(ids)} mean_len={mask.sum(1).mean():.1f} "
-          f"batch={args.batch_size} params={sum(p.numel() for p in model.model_.parameters())}")
+    print(
+        f"device={model.torch_device} threads={threads} users={len(ids)} mean_len={mask.sum(1).mean():.1f} "
+        f"batch={args.batch_size} params={sum(p.numel() for p in model.model_.parameters())}"
+    )
 
     results: dict[str, tuple[float, float]] = {}
     eager = _LogitModule(model.model_).eval()
@@ -124,15 +126,19 @@ def _print_auto_choice(model) -> None:
     model._runner = None
     model._runner_for()
     timing = getattr(model, "inference_timing_", None)
-    extra = f" (probe batch: eager {timing['eager'] * 1e3:.1f} ms, torchscript {timing['fast'] * 1e3:.1f} ms)" \
-        if timing else ""
+    extra = (
+        f" (probe batch: eager {timing['eager'] * 1e3:.1f} ms, torchscript {timing['fast'] * 1e3:.1f} ms)"
+        if timing
+        else ""
+    )
     print(f"\npredict_proba (inference='auto') on {model.torch_device.type} uses: {model.inference_backend_}{extra}")
 
 
 def _probe(model):
     v = model.vocab_
-    ids = np.random.default_rng(0).integers(v.n_special, max(len(v), v.n_special + 1),
-                                            size=(16, int(model.params["max_len"])))
+    ids = np.random.default_rng(0).integers(
+        v.n_special, max(len(v), v.n_special + 1), size=(16, int(model.params["max_len"]))
+    )
     ids[:, 0] = v.cls_id
     return ids, np.ones_like(ids)
 
@@ -150,9 +156,15 @@ def _bench_onnx(model, eager, ids, mask, z_eager, args, results) -> None:
             warnings.simplefilter("ignore")
             path = f"{tmp}/bert.onnx"
             ex = (torch.from_numpy(ids[:4, :32]), torch.from_numpy(mask[:4, :32]))
-            torch.onnx.export(eager, ex, path, input_names=["input_ids", "attention_mask"], output_names=["z"],
-                              dynamic_axes={"input_ids": {0: "b", 1: "l"}, "attention_mask": {0: "b", 1: "l"},
-                                            "z": {0: "b"}}, dynamo=False)
+            torch.onnx.export(
+                eager,
+                ex,
+                path,
+                input_names=["input_ids", "attention_mask"],
+                output_names=["z"],
+                dynamic_axes={"input_ids": {0: "b", 1: "l"}, "attention_mask": {0: "b", 1: "l"}, "z": {0: "b"}},
+                dynamo=False,
+            )
             so = ort.SessionOptions()
             so.intra_op_num_threads = torch.get_num_threads()
             sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])

@@ -90,20 +90,26 @@ def main() -> None:
     defs = dg.Definitions.merge(build_definitions(base.resolve()), dg.Definitions(jobs=[gate]))
     instance = dg.DagsterInstance.ephemeral()
     window, seconds = time_fingerprint(base / "churn.duckdb")
-    print(f"test window: {window['test_rows']:,} rows, {window['test_first_day']}..{window['test_last_day']}; "
-          f"fingerprint query {seconds * 1000:.0f} ms")
+    print(
+        f"test window: {window['test_rows']:,} rows, {window['test_first_day']}..{window['test_last_day']}; "
+        f"fingerprint query {seconds * 1000:.0f} ms"
+    )
     if args.window_copies > 1:
         bigger, seconds = time_fingerprint_of_copies(base / "churn.duckdb", args.window_copies)
-        print(f"test window x{args.window_copies}: {bigger['test_rows']:,} rows; "
-              f"fingerprint query {seconds * 1000:.0f} ms")
+        print(
+            f"test window x{args.window_copies}: {bigger['test_rows']:,} rows; "
+            f"fingerprint query {seconds * 1000:.0f} ms"
+        )
     for i in range(args.runs):
         result = defs.resolve_job_def("champion_gate").execute_in_process(instance=instance, raise_on_error=False)
         evaluation = result.get_asset_check_evaluations()[0]
         figures = {k: v.value for k, v in evaluation.metadata.items()}
         how = "reused" if figures.get("reused") else "scored"
-        print(f"run {i + 1}: check {step_seconds(instance, result.run_id):.2f} s ({how}), champion "
-              f"v{figures.get('champion_version')} {figures.get('champion_model')}, "
-              f"test ROC-AUC {figures.get('test_roc_auc', float('nan')):.4f}, passed={evaluation.passed}")
+        print(
+            f"run {i + 1}: check {step_seconds(instance, result.run_id):.2f} s ({how}), champion "
+            f"v{figures.get('champion_version')} {figures.get('champion_model')}, "
+            f"test ROC-AUC {figures.get('test_roc_auc', float('nan')):.4f}, passed={evaluation.passed}"
+        )
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ def cpu_seconds() -> float:
 def load_mask_sql(path: str | None):
     if path is None:
         from churn_assets.ingest.privacy import mask_pii_sql
+
         return mask_pii_sql
     spec = importlib.util.spec_from_file_location("privacy_under_test", path)
     module = importlib.util.module_from_spec(spec)
@@ -67,8 +68,14 @@ def main(argv: list[str] | None = None) -> dict:
         f"FROM (SELECT {mask_pii_sql('text')} AS m FROM t)"
     ).fetchall()[0]
     seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
-    result = {"rows": args.rows, "seconds": round(seconds, 2), "cpu_s": round(cpu, 2), "rows_per_s": round(args.rows / seconds),
-              "with_email": masked[0], "with_phone": masked[1]}
+    result = {
+        "rows": args.rows,
+        "seconds": round(seconds, 2),
+        "cpu_s": round(cpu, 2),
+        "rows_per_s": round(args.rows / seconds),
+        "with_email": masked[0],
+        "with_phone": masked[1],
+    }
     print(json.dumps(result))
     return result
 

@@ -80,8 +80,14 @@ def generate(path: Path, rows: int, users: int, days: int, first: date, seed: fl
         n, n_users, lo, hi = con.execute(
             f"SELECT count(*), count(DISTINCT user_id), min(ts), max(ts) FROM '{path}'"
         ).fetchone()
-    return {"rows": n, "users": n_users, "first_ts": lo, "last_ts": hi, "seconds": time.monotonic() - started,
-            "bytes": path.stat().st_size}
+    return {
+        "rows": n,
+        "users": n_users,
+        "first_ts": lo,
+        "last_ts": hi,
+        "seconds": time.monotonic() - started,
+        "bytes": path.stat().st_size,
+    }
 
 
 def tree_rss(root: int) -> int:
@@ -160,11 +166,27 @@ def main(argv: list[str] | None = None) -> int:
     export = a.dir / f"orders.{a.format}"
     print(f"generating {a.rows:,} orders of {a.users:,} users, {first} .. {a.last_day} -> {export}", flush=True)
     gen = generate(export, a.rows, a.users, a.days, first)
-    print(f"  {gen['rows']:,} rows, {gen['users']:,} users, {gen['bytes'] / 2**20:,.0f} MiB, {gen['seconds']:.0f}s", flush=True)
+    print(
+        f"  {gen['rows']:,} rows, {gen['users']:,} users, {gen['bytes'] / 2**20:,.0f} MiB, {gen['seconds']:.0f}s",
+        flush=True,
+    )
 
     as_of = a.last_day
-    cmd = [str(CHURN), "run", "--data-dir", str(a.dir), "--as-of", as_of.isoformat(), "--models", a.models,
-           "--as-of-step-days", str(a.as_of_step_days), "--no-text-model", "--out", str(a.dir / "risk.parquet")]
+    cmd = [
+        str(CHURN),
+        "run",
+        "--data-dir",
+        str(a.dir),
+        "--as-of",
+        as_of.isoformat(),
+        "--models",
+        a.models,
+        "--as-of-step-days",
+        str(a.as_of_step_days),
+        "--no-text-model",
+        "--out",
+        str(a.dir / "risk.parquet"),
+    ]
     if a.max_train_rows:
         cmd += ["--max-train-rows", str(a.max_train_rows)]
     print("running: " + " ".join(cmd), flush=True)
@@ -178,11 +200,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  step ending at {t:7.1f}s: {m.group(1) + 's' if m else ''}  {line}")
     if got["returncode"] == 0:
         with duckdb.connect(str(a.dir / "churn.duckdb"), read_only=True) as con:
-            for sql in ("SELECT count(*) FROM raw.orders", "SELECT count(*) FROM marts.user_features",
-                        "SELECT split, count(*) FROM marts.training_set GROUP BY 1 ORDER BY 1",
-                        "SELECT count(*) FROM scoring.risk_list"):
+            for sql in (
+                "SELECT count(*) FROM raw.orders",
+                "SELECT count(*) FROM marts.user_features",
+                "SELECT split, count(*) FROM marts.training_set GROUP BY 1 ORDER BY 1",
+                "SELECT count(*) FROM scoring.risk_list",
+            ):
                 print(f"  {sql}: {con.execute(sql).fetchall()}")
-        print(f"  data directory on disk: {sum(f.stat().st_size for f in a.dir.rglob('*') if f.is_file()) / 2**30:.2f} GiB")
+        print(
+            f"  data directory on disk: {sum(f.stat().st_size for f in a.dir.rglob('*') if f.is_file()) / 2**30:.2f} GiB"
+        )
     if not a.keep and got["returncode"] == 0:
         shutil.rmtree(a.dir)
     return got["returncode"]

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import duckdb
 
-from churn_assets.warehouse.contract import INGEST_ORDER, SOURCES
-from churn_assets.ingest.store import ensure_tables, ingest_partition
-from churn_assets.ingest.landing_files import landing_days
 from churn_assets.defs.resources import PipelineSettings
+from churn_assets.ingest.landing_files import landing_days
+from churn_assets.ingest.store import ensure_tables, ingest_partition
 from churn_assets.simulate import ShopConfig, simulate_shop
+from churn_assets.warehouse.contract import INGEST_ORDER, SOURCES
 from churn_assets.warehouse.sql_project import load_models, run_model, topo_order
 from churn_assets.warehouse.tables import ensure_review_negativity
 
@@ -62,7 +62,14 @@ def run(users: int, days: int, base: Path, truth_every: int) -> dict:
             rows["user_features"] = n
     times["features_s"] = time.monotonic() - started
     con.close()
-    return {"users": users, "days": days, **times, "total_s": sum(times.values()), **rows, "peak_rss_gib": peak_rss_gib()}
+    return {
+        "users": users,
+        "days": days,
+        **times,
+        "total_s": sum(times.values()),
+        **rows,
+        "peak_rss_gib": peak_rss_gib(),
+    }
 
 
 def main() -> None:
@@ -86,7 +93,9 @@ def main() -> None:
     ref, big = results
     scale = big["users"] / ref["users"]
     for stage in ("simulate_s", "ingest_s", "features_s", "total_s"):
-        print(f"{stage}: {big[stage]:.1f}s vs reference {ref[stage]:.1f}s = {big[stage] / max(ref[stage], 1e-9):.1f}x for {scale:.0f}x users")
+        print(
+            f"{stage}: {big[stage]:.1f}s vs reference {ref[stage]:.1f}s = {big[stage] / max(ref[stage], 1e-9):.1f}x for {scale:.0f}x users"
+        )
     print(f"peak RSS (whole process): {big['peak_rss_gib']:.2f} GiB")
 
 

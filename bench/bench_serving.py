@@ -28,11 +28,19 @@ import numpy as np
 import pandas as pd
 
 from churn_assets.defs.build import build_definitions
-from churn_assets_tests.local_servers import HOST, free_port, model_server_args, server_env, start_server, stop_server, wait_http
-from churn_assets.ingest.landing_files import landing_days
-from churn_assets_tests.pipeline_fixtures import ingest_range, run_job
 from churn_assets.defs.resources import MlflowTracking
+from churn_assets.ingest.landing_files import landing_days
 from churn_assets.simulate import ShopConfig, simulate_shop
+from churn_assets_tests.local_servers import (
+    HOST,
+    free_port,
+    model_server_args,
+    server_env,
+    start_server,
+    stop_server,
+    wait_http,
+)
+from churn_assets_tests.pipeline_fixtures import ingest_range, run_job
 
 SMALL_TEXT_MODEL = {"max_train_texts": 300, "fine_tune_layers": 1, "epochs": 1, "batch_size": 32, "max_len": 64}
 
@@ -52,7 +60,9 @@ def train_champion(base: Path, users: int, days: int, model: str) -> pd.DataFram
 
 
 def payload(frame: pd.DataFrame) -> bytes:
-    return json.dumps({"dataframe_split": json.loads(frame.to_json(orient="split", index=False, date_format="iso"))}).encode()
+    return json.dumps(
+        {"dataframe_split": json.loads(frame.to_json(orient="split", index=False, date_format="iso"))}
+    ).encode()
 
 
 def post(conn: http.client.HTTPConnection, body: bytes) -> list:
@@ -92,11 +102,19 @@ def main(argv: list[str] | None = None) -> dict:
             stop_server(server)
 
     result = {
-        "users": a.users, "days": a.days, "model": a.model, "feature_columns": len(columns), "cpus": os.cpu_count(),
-        "server_startup_s": startup_s, "requests": a.requests,
-        "single_p50_ms": percentile(latencies, 50), "single_p99_ms": percentile(latencies, 99),
-        "single_mean_ms": statistics.fmean(latencies), "batches": batch_results,
-        "load_avg_before": load_before[0], "load_avg_after": os.getloadavg()[0],
+        "users": a.users,
+        "days": a.days,
+        "model": a.model,
+        "feature_columns": len(columns),
+        "cpus": os.cpu_count(),
+        "server_startup_s": startup_s,
+        "requests": a.requests,
+        "single_p50_ms": percentile(latencies, 50),
+        "single_p99_ms": percentile(latencies, 99),
+        "single_mean_ms": statistics.fmean(latencies),
+        "batches": batch_results,
+        "load_avg_before": load_before[0],
+        "load_avg_after": os.getloadavg()[0],
     }
     _print_result(result)
     print(json.dumps(result))
@@ -173,14 +191,20 @@ def _time_batches(
 
 
 def _print_result(result: dict) -> None:
-    print(f"== mlflow models serve, champion {result['model']}, {result['feature_columns']} input columns, "
-          f"{result['cpus']} CPUs")
+    print(
+        f"== mlflow models serve, champion {result['model']}, {result['feature_columns']} input columns, "
+        f"{result['cpus']} CPUs"
+    )
     print(f"   server ready in {result['server_startup_s']:.1f}s")
-    print(f"   single row: p50 {result['single_p50_ms']:.1f} ms, p99 {result['single_p99_ms']:.1f} ms, "
-          f"mean {result['single_mean_ms']:.1f} ms over {result['requests']} requests")
+    print(
+        f"   single row: p50 {result['single_p50_ms']:.1f} ms, p99 {result['single_p99_ms']:.1f} ms, "
+        f"mean {result['single_mean_ms']:.1f} ms over {result['requests']} requests"
+    )
     for size, r in result["batches"].items():
-        print(f"   batch {size:>5}: {r['http_rows_per_s']:,.0f} rows/s over HTTP ({r['http_median_s'] * 1000:.0f} ms per request, "
-              f"{r['payload_kib']:.0f} KiB), {r['in_process_rows_per_s']:,.0f} rows/s in-process")
+        print(
+            f"   batch {size:>5}: {r['http_rows_per_s']:,.0f} rows/s over HTTP ({r['http_median_s'] * 1000:.0f} ms per request, "
+            f"{r['payload_kib']:.0f} KiB), {r['in_process_rows_per_s']:,.0f} rows/s in-process"
+        )
     print(f"   load average (1 min) before {result['load_avg_before']:.1f}, after {result['load_avg_after']:.1f}")
 
 

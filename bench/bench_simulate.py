@@ -1,7 +1,7 @@
 """Time the simulator at a given size and report its peak memory.
 
-    python bench/bench_simulate.py --users 20000 --days 180
-    python bench/bench_simulate.py --users 1000000 --days 30 --truth-every-days 7 --keep
+python bench/bench_simulate.py --users 20000 --days 180
+python bench/bench_simulate.py --users 1000000 --days 30 --truth-every-days 7 --keep
 """
 
 from __future__ import annotations

@@ -32,8 +32,10 @@ def main() -> int:
     import torch
 
     if not torch.cuda.is_available():
-        print(f"no CUDA device visible to torch {torch.__version__} "
-              f"(built with CUDA {torch.version.cuda or 'none'}): GPU check skipped")
+        print(
+            f"no CUDA device visible to torch {torch.__version__} "
+            f"(built with CUDA {torch.version.cuda or 'none'}): GPU check skipped"
+        )
         return 0
 
     from churn_assets.ml.models import create_model
@@ -44,10 +46,20 @@ def main() -> int:
     data = synthetic_sequences(n, seed=0, max_tokens=args.max_len - 1)
     print(f"{torch.cuda.get_device_name(0)}; {n} synthetic sequences made in {time.perf_counter() - t0:.1f}s")
     model = create_model(
-        "behaviour_bert", hidden_size=args.hidden, num_hidden_layers=args.layers, num_attention_heads=args.heads,
-        intermediate_size=4 * args.hidden, max_len=args.max_len, batch_size=args.batch_size,
-        eval_batch_size=4 * args.batch_size, pretrain_epochs=1, epochs=1, max_pretrain_rows=n, max_train_rows=n,
-        progress=False, device="cuda",
+        "behaviour_bert",
+        hidden_size=args.hidden,
+        num_hidden_layers=args.layers,
+        num_attention_heads=args.heads,
+        intermediate_size=4 * args.hidden,
+        max_len=args.max_len,
+        batch_size=args.batch_size,
+        eval_batch_size=4 * args.batch_size,
+        pretrain_epochs=1,
+        epochs=1,
+        max_pretrain_rows=n,
+        max_train_rows=n,
+        progress=False,
+        device="cuda",
     )
     torch.cuda.reset_peak_memory_stats()
     model.pretrain(data["event_tokens"])
@@ -61,11 +73,12 @@ def main() -> int:
     peak = torch.cuda.max_memory_allocated() / 2**20
 
     steps = -(-n // args.batch_size)
-    print(f"model: hidden {args.hidden}, {args.layers} layers, {args.heads} heads, max_len {args.max_len}, "
-          f"{info['n_parameters']:,} parameters, batch {args.batch_size}, device {info['device']}")
+    print(
+        f"model: hidden {args.hidden}, {args.layers} layers, {args.heads} heads, max_len {args.max_len}, "
+        f"{info['n_parameters']:,} parameters, batch {args.batch_size}, device {info['device']}"
+    )
     for phase, secs in (("pretrain (MLM)", info["pretrain_seconds"]), ("fine-tune", info["finetune_seconds"])):
-        print(f"{phase:<15} {steps} steps in {secs:6.1f}s: {steps / secs:7.1f} steps/s, "
-              f"{n / secs:9,.0f} sequences/s")
+        print(f"{phase:<15} {steps} steps in {secs:6.1f}s: {steps / secs:7.1f} steps/s, {n / secs:9,.0f} sequences/s")
     print(f"{'scoring':<15} {n} sequences in {score_s:6.1f}s: {n / score_s:9,.0f} sequences/s")
     print(f"peak GPU memory {peak:,.0f} MiB")
     return 0

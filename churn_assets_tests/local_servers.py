@@ -15,8 +15,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Mapping, Sequence
+from typing import IO
 
 from churn_assets.app.instance import init_dagster_storage
 
@@ -39,13 +40,20 @@ def server_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def start_server(args: Sequence[str], env: Mapping[str, str], log: IO | Path, cwd: str | Path | None = None) -> subprocess.Popen:
+def start_server(
+    args: Sequence[str], env: Mapping[str, str], log: IO | Path, cwd: str | Path | None = None
+) -> subprocess.Popen:
     """Start `args` in a new session (its own process group), output to `log` (file or path)."""
     out = open(log, "ab") if isinstance(log, (str, Path)) else log
     try:
         return subprocess.Popen(
-            list(args), env=dict(env), cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            list(args),
+            env=dict(env),
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     finally:
         if out is not log:
@@ -92,15 +100,36 @@ def stop_server(proc: subprocess.Popen, timeout_s: float = 20.0) -> None:
 
 def model_server_args(model_uri: str, port: int, workers: int = 1) -> list[str]:
     return [
-        str(VENV_BIN / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager", "local",
-        "-h", HOST, "-p", str(port), "-w", str(workers),
+        str(VENV_BIN / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        model_uri,
+        "--env-manager",
+        "local",
+        "-h",
+        HOST,
+        "-p",
+        str(port),
+        "-w",
+        str(workers),
     ]
 
 
 def mlflow_ui_args(backend_uri: str, artifact_root: str, port: int) -> list[str]:
     return [
-        str(VENV_BIN / "mlflow"), "server", "--backend-store-uri", backend_uri,
-        "--default-artifact-root", artifact_root, "--host", HOST, "--port", str(port), "--workers", "1",
+        str(VENV_BIN / "mlflow"),
+        "server",
+        "--backend-store-uri",
+        backend_uri,
+        "--default-artifact-root",
+        artifact_root,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
     ]
 
 
@@ -109,7 +138,11 @@ def dagster_dev_args(port: int, workspace: str | Path) -> list[str]:
 
 
 def start_dagster_dev(
-    home: str | Path, port: int, workspace: str | Path, env: Mapping[str, str], log: IO | Path,
+    home: str | Path,
+    port: int,
+    workspace: str | Path,
+    env: Mapping[str, str],
+    log: IO | Path,
     cwd: str | Path | None = None,
 ) -> subprocess.Popen:
     """`dagster dev` on the instance at `home` (DAGSTER_HOME, with its dagster.yaml), whose storage is

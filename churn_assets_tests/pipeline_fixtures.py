@@ -10,9 +10,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from churn_assets.defs.resources import MlflowTracking
 from churn_assets.defs.build import build_definitions
 from churn_assets.defs.partitions import RANGE_END, RANGE_START
+from churn_assets.defs.resources import MlflowTracking
 from churn_assets.ingest.landing_files import landing_days
 from churn_assets.simulate import ShopConfig, simulate_shop
 from churn_assets.warehouse.contract import SOURCES

@@ -8,10 +8,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from churn_assets.warehouse.contract import INGEST_ORDER, SOURCES
-from churn_assets.ingest.store import PartitionCounts, ensure_tables, ingest_partition, record_cross_day_duplicates
 from churn_assets.ingest.landing_files import landing_days
+from churn_assets.ingest.store import PartitionCounts, ensure_tables, ingest_partition, record_cross_day_duplicates
 from churn_assets.sources import SourceError, prepare_landing
+from churn_assets.warehouse.contract import INGEST_ORDER, SOURCES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = datetime(2030, 1, 1)

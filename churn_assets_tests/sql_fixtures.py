@@ -14,16 +14,17 @@ so the as-of grid is every 7 days back from 2024-05-12 down to 2024-02-04 (>= 20
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import duckdb
 import pandas as pd
 
-from churn_assets.warehouse.contract import SOURCES
 from churn_assets.ingest.store import ensure_tables
-from churn_assets.warehouse.tables import ensure_review_negativity
+from churn_assets.warehouse.contract import SOURCES
 from churn_assets.warehouse.sql_project import load_models, run_model, topo_order
+from churn_assets.warehouse.tables import ensure_review_negativity
 
 # Every parameter the SQL models bind, with the defaults of churn_assets.defs.resources.PipelineSettings.
 DEFAULT_SQL_PARAMS: dict[str, Any] = {
@@ -175,23 +176,37 @@ def _events(user, session, *items):
 
 EVENTS = [
     # u1, as seen at AS_OF = 2024-03-31 (age in days):
-    *_events("u1", "s6", ("2024-03-31 23:50", "page_view"), ("2024-04-01 00:20", "page_view")),  # age 0, crosses midnight
     *_events(
-        "u1", "s1",
-        ("2024-03-30 10:00", "login"), ("2024-03-30 10:05", "page_view"),
-        ("2024-03-30 10:10", "search"), ("2024-03-30 10:20", "add_to_cart"),
+        "u1", "s6", ("2024-03-31 23:50", "page_view"), ("2024-04-01 00:20", "page_view")
+    ),  # age 0, crosses midnight
+    *_events(
+        "u1",
+        "s1",
+        ("2024-03-30 10:00", "login"),
+        ("2024-03-30 10:05", "page_view"),
+        ("2024-03-30 10:10", "search"),
+        ("2024-03-30 10:20", "add_to_cart"),
     ),  # age 1, 20 min, has a cart
     *_events(
-        "u1", "s2",
-        ("2024-03-28 20:00", "login"), ("2024-03-28 20:10", "page_view"),
-        ("2024-03-28 20:15", "click"), ("2024-03-28 20:40", "search"),
+        "u1",
+        "s2",
+        ("2024-03-28 20:00", "login"),
+        ("2024-03-28 20:10", "page_view"),
+        ("2024-03-28 20:15", "click"),
+        ("2024-03-28 20:40", "search"),
     ),  # age 3, 40 min
     *_events("u1", "s3", ("2024-03-25 09:00", "search"), ("2024-03-25 09:30", "page_view")),  # age 6, 30 min, paid day
-    *_events("u1", None, ("2024-03-15 14:00", "login"), ("2024-03-15 14:45", "page_view")),  # age 16, 45 min, no session id
     *_events(
-        "u1", "s4",
-        ("2024-03-10 12:00", "login"), ("2024-03-10 12:00", "page_view"), ("2024-03-10 12:05", "page_view"),
-        ("2024-03-10 12:10", "search"), ("2024-03-10 12:12", "search"),
+        "u1", None, ("2024-03-15 14:00", "login"), ("2024-03-15 14:45", "page_view")
+    ),  # age 16, 45 min, no session id
+    *_events(
+        "u1",
+        "s4",
+        ("2024-03-10 12:00", "login"),
+        ("2024-03-10 12:00", "page_view"),
+        ("2024-03-10 12:05", "page_view"),
+        ("2024-03-10 12:10", "search"),
+        ("2024-03-10 12:12", "search"),
     ),  # age 21, 12 min
     *_events("u1", "s5", ("2024-02-20 08:00", "login"), ("2024-02-20 08:30", "page_view")),  # age 40, 30 min
     *_events("u1", "s7", ("2024-04-02 09:00", "login")),  # after AS_OF
@@ -219,5 +234,7 @@ def scenario_db(events: bool = True, reviews: bool = True, users: bool = True) -
         insert_rows(con, "events", EVENTS[2:4], partition_date=date(2024, 4, 1), source_file="landing/events/again.csv")
     if reviews:
         insert_rows(con, "reviews", REVIEWS)
-        insert_rows(con, "reviews", REVIEWS[2:3], partition_date=date(2024, 3, 21), source_file="landing/reviews/again.csv")
+        insert_rows(
+            con, "reviews", REVIEWS[2:3], partition_date=date(2024, 3, 21), source_file="landing/reviews/again.csv"
+        )
     return con

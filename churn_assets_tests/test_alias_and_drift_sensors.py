@@ -9,13 +9,12 @@ import duckdb
 import pytest
 
 from churn_assets.defs.assets.drift import DRIFT, ensure_drift_table
-from churn_assets.warehouse.contract import SOURCES
 from churn_assets.defs.build import build_definitions
-from churn_assets.ingest.store import ensure_tables
 from churn_assets.defs.resources import DuckDBWarehouse, MlflowTracking
+from churn_assets.ingest.store import ensure_tables
+from churn_assets.warehouse.contract import SOURCES
 from churn_assets_tests.pipeline_fixtures import data_dir_env
 from churn_assets_tests.sensor_helpers import evaluate_sensor, repository, sensor
-
 
 # ---------------------------------------------------------------- champion_alias_sensor
 
@@ -28,7 +27,8 @@ def warehouse_with_scores(path: Path, newest_day: date, scored_version: str) -> 
             day = newest_day - timedelta(days=i - 1)
             con.execute(
                 "INSERT INTO raw.ingest_log (kind, partition_date, files, read, accepted, rejected, duplicates, ingested_at) "
-                "VALUES ('orders', ?, 1, ?, ?, 0, 0, now())", [day, accepted, accepted]
+                "VALUES ('orders', ?, 1, ?, ?, 0, 0, now())",
+                [day, accepted, accepted],
             )
         con.execute("CREATE SCHEMA scoring")
         con.execute(
@@ -49,7 +49,10 @@ def test_alias_move_rescoring_the_newest_day(tmp_path):
 
     def evaluate(cursor):
         return evaluate_sensor(
-            sensor("champion_alias_sensor"), cursor=cursor, repository_def=repository(), resources={"duckdb": warehouse, "mlflow": tracking}
+            sensor("champion_alias_sensor"),
+            cursor=cursor,
+            repository_def=repository(),
+            resources={"duckdb": warehouse, "mlflow": tracking},
         )
 
     with data_dir_env(tmp_path):
@@ -125,10 +128,9 @@ def test_drift_sensor_requests_retraining_only_above_the_threshold(tmp_path, mon
 def scored_shop(tmp_path_factory):
     """A small shop ingested, built (no text model), trained (logistic) and scored through the daily job on
     the training window's as-of date, so that day's population is the reference's own."""
-    from churn_assets_tests.pipeline_fixtures import run_job
     from churn_assets.defs.resources import PipelineSettings
     from churn_assets.simulate import ShopConfig, simulate_shop
-    from churn_assets_tests.pipeline_fixtures import Shop
+    from churn_assets_tests.pipeline_fixtures import Shop, run_job
 
     base = tmp_path_factory.mktemp("drift_shop")
     with data_dir_env(base):

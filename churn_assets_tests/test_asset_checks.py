@@ -1,7 +1,7 @@
 """Asset checks on a small simulated shop: they pass on clean data and catch what they are meant to catch;
 the blocking champion check stops a broken champion from scoring."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import duckdb
@@ -81,8 +81,14 @@ def test_raw_checks_pass_per_partition_and_catch_tampered_rows(shop):
 
     write(
         shop,
-        ("UPDATE raw.orders SET amount = -5 WHERE order_id = (SELECT min(order_id) FROM raw.orders WHERE _partition_date = ?)", [day]),
-        ("UPDATE raw.events SET user_id = NULL WHERE rowid = (SELECT min(rowid) FROM raw.events WHERE _partition_date = ?)", [day]),
+        (
+            "UPDATE raw.orders SET amount = -5 WHERE order_id = (SELECT min(order_id) FROM raw.orders WHERE _partition_date = ?)",
+            [day],
+        ),
+        (
+            "UPDATE raw.events SET user_id = NULL WHERE rowid = (SELECT min(rowid) FROM raw.events WHERE _partition_date = ?)",
+            [day],
+        ),
         ("DELETE FROM raw.reviews WHERE _partition_date = ?", [day]),
         ("UPDATE raw.users SET signup_ts = ? + INTERVAL 3 DAY WHERE _partition_date = ?", [day, day]),
     )
@@ -96,7 +102,11 @@ def test_raw_checks_pass_per_partition_and_catch_tampered_rows(shop):
     n_users = figures(clean[("raw/users", "values_in_range")])["rows"]
     assert figures(tampered[("raw/users", "values_in_range")])["signup_ts after its day"] == n_users
     # checks of other partitions are untouched by that day's damage
-    assert all(e.passed for k, e in evaluations(run(shop, "raw_checks", day - timedelta(days=1))).items() if k[1] != "orders_fresh")
+    assert all(
+        e.passed
+        for k, e in evaluations(run(shop, "raw_checks", day - timedelta(days=1))).items()
+        if k[1] != "orders_fresh"
+    )
 
     shop.ingest(day, day)  # re-ingesting replaces the partition: the checks run with it and pass again
     again = evaluations(run(shop, "raw_checks", day))
@@ -111,7 +121,8 @@ def test_range_run_checks_every_day_of_the_range(shop):
     reconcile = figures(checks[("raw/orders", "counts_reconcile")])
     assert reconcile["partitions"] == 5 and reconcile["days"] == f"{first}..{last}"
     log = shop.query(
-        "SELECT sum(read) AS n FROM raw.ingest_log WHERE kind = 'orders' AND partition_date BETWEEN ? AND ?", [first, last]
+        "SELECT sum(read) AS n FROM raw.ingest_log WHERE kind = 'orders' AND partition_date BETWEEN ? AND ?",
+        [first, last],
     )
     assert reconcile["read"] == log["n"][0]
     # one day of the range without its log row fails the whole range's check
@@ -143,7 +154,7 @@ def test_freshness_measures_the_newest_partition(shop):
         assert figures(stale)["newest partition"] == stale_day.isoformat()
         assert figures(stale)["lag vs end of newest partition (hours)"] == pytest.approx(expected_lag, abs=0.1)
         # the clock reference measures the same newest order against now
-        lag_now = (datetime.now(timezone.utc).replace(tzinfo=None) - newest).total_seconds() / 3600
+        lag_now = (datetime.now(UTC).replace(tzinfo=None) - newest).total_seconds() / 3600
         for max_lag, passes in ((lag_now + 1, True), (lag_now - 1, False)):
             by_clock = {"ops": {"raw__orders_orders_fresh": {"config": {"reference": "now", "max_lag_hours": max_lag}}}}
             clock = evaluations(run(shop, "raw_checks", stale_day, run_config=by_clock))[("raw/orders", "orders_fresh")]
@@ -170,15 +181,27 @@ def test_risk_list_checks(shop):
     assert measured["high"] == pytest.approx(tiers.set_index("tier")["n"].get("high", 0) / listed, abs=1e-4)
     around = {t: [m - 0.01, m + 0.01] for t, m in measured.items()}
     config = {"ops": {"scoring__risk_list_tier_shares_within_bounds": {"config": around}}}
-    assert evaluations(run(shop, "risk_list_checks", day, run_config=config))[("scoring/risk_list", "tier_shares_within_bounds")].passed
+    assert evaluations(run(shop, "risk_list_checks", day, run_config=config))[
+        ("scoring/risk_list", "tier_shares_within_bounds")
+    ].passed
 
     # one user dropped, another listed twice
     write(
         shop,
-        ("DELETE FROM scoring.risk_list WHERE as_of_date = ? AND user_id = (SELECT min(user_id) FROM scoring.risk_list WHERE as_of_date = ?)", [day, day]),
-        ("INSERT INTO scoring.risk_list SELECT * FROM scoring.risk_list WHERE as_of_date = ? AND user_id = (SELECT max(user_id) FROM scoring.risk_list WHERE as_of_date = ?)", [day, day]),
+        (
+            "DELETE FROM scoring.risk_list WHERE as_of_date = ? "
+            "AND user_id = (SELECT min(user_id) FROM scoring.risk_list WHERE as_of_date = ?)",
+            [day, day],
+        ),
+        (
+            "INSERT INTO scoring.risk_list SELECT * FROM scoring.risk_list WHERE as_of_date = ? "
+            "AND user_id = (SELECT max(user_id) FROM scoring.risk_list WHERE as_of_date = ?)",
+            [day, day],
+        ),
     )
-    strict = {"ops": {"scoring__risk_list_tier_shares_within_bounds": {"config": {"high": [measured["high"] + 0.01, 1.0]}}}}
+    strict = {
+        "ops": {"scoring__risk_list_tier_shares_within_bounds": {"config": {"high": [measured["high"] + 0.01, 1.0]}}}
+    }
     broken = evaluations(run(shop, "risk_list_checks", day, run_config=strict))
     once = broken[("scoring/risk_list", "every_active_user_once")]
     assert not once.passed

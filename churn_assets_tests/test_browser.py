@@ -16,13 +16,20 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from churn_assets.defs.build import build_definitions
 from churn_assets.app.instance import write_dagster_yaml
-from churn_assets_tests.local_servers import (
-    HOST, free_port, mlflow_ui_args, server_env, start_dagster_dev, start_server, stop_server, wait_http,
-)
+from churn_assets.defs.build import build_definitions
 from churn_assets.defs.resources import MlflowTracking
 from churn_assets.simulate import ShopConfig, simulate_shop
+from churn_assets_tests.local_servers import (
+    HOST,
+    free_port,
+    mlflow_ui_args,
+    server_env,
+    start_dagster_dev,
+    start_server,
+    stop_server,
+    wait_http,
+)
 from churn_assets_tests.pipeline_fixtures import Shop, data_dir_env
 
 # make test distributes by file (--dist loadfile): one worker runs this module and starts the servers once
@@ -32,8 +39,13 @@ REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("CHURN_TEST_ARTIFACTS") or REPO / "test-artifacts") / "browser"
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 UI_TIMEOUT_MS = 90_000  # a loaded CI machine renders slowly
 expect.set_options(timeout=UI_TIMEOUT_MS)
@@ -56,7 +68,9 @@ def stack(tmp_path_factory):
     write_dagster_yaml(home, max_concurrent_runs=0)
     logs = base / "logs"
     logs.mkdir()
-    env = server_env({"CHURN_DATA_DIR": str(base), "DAGSTER_HOME": str(home), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
+    env = server_env(
+        {"CHURN_DATA_DIR": str(base), "DAGSTER_HOME": str(home), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    )
     servers = {}
     try:
         # dagster dev boots while the shop is materialized (its code location takes a while to load); its
@@ -70,7 +84,9 @@ def stack(tmp_path_factory):
             experiment_id = tracking.setup()  # the store exists before the MLflow server opens it
             mlflow_port = free_port()
             artifacts = (base / "mlflow" / "artifacts").as_uri()
-            servers["mlflow"] = start_server(mlflow_ui_args(tracking.resolved_uri(), artifacts, mlflow_port), env, logs / "mlflow.log")
+            servers["mlflow"] = start_server(
+                mlflow_ui_args(tracking.resolved_uri(), artifacts, mlflow_port), env, logs / "mlflow.log"
+            )
             simulate_shop(base, ShopConfig(n_users=900, n_days=150, seed=5))
             defs = build_definitions(base)
             # ingestion (one run of 600 partitions) in a throwaway instance: the UI test needs the later runs

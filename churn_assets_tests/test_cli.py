@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from churn_assets.app import cli
-from churn_assets.warehouse.exports import EXPORT_COLUMNS
 from churn_assets.app.data_dir import min_days_for_training
 from churn_assets.ml.reasons import NO_SINGLE_FACTOR
 from churn_assets.ml.splits import time_split
+from churn_assets.warehouse.exports import EXPORT_COLUMNS
 from churn_assets_tests.sql_fixtures import AS_OF, build_models, empty_db, frame, insert_rows, scenario_db
 
 CHURN = Path(sys.executable).with_name("churn")
@@ -63,7 +63,16 @@ def test_every_subcommand_has_help(argv, capsys):
     out = capsys.readouterr().out
     assert out.startswith("usage: churn")
     if argv[0] == "run":
-        for option in ("--data-dir", "--as-of", "--mapping", "--source", "--horizon-days", "--lookback-days", "--out", "--models"):
+        for option in (
+            "--data-dir",
+            "--as-of",
+            "--mapping",
+            "--source",
+            "--horizon-days",
+            "--lookback-days",
+            "--out",
+            "--models",
+        ):
             assert option in out
 
 
@@ -116,7 +125,9 @@ def test_too_little_history_says_how_many_days_are_needed(tmp_path, capsys):
 def test_as_of_latest_is_the_newest_day_with_orders(tmp_path, capsys):
     write_orders(tmp_path / "landing", date(2026, 1, 1), 60)
     (tmp_path / "landing" / "events").mkdir()
-    (tmp_path / "landing" / "events" / "2026-04-01.csv").write_text("user_id,ts,event_type\na,2026-04-01T10:00:00,login\n")
+    (tmp_path / "landing" / "events" / "2026-04-01.csv").write_text(
+        "user_id,ts,event_type\na,2026-04-01T10:00:00,login\n"
+    )
     # the newest orders day is 2026-03-01: the history check names it, so `latest` resolved to it
     rc, _, err = run_cli(capsys, "run", "--data-dir", tmp_path, "--as-of", "latest")
     assert_error(rc, err, "too little history to train: 60 days of orders/events up to 2026-03-01")
@@ -128,7 +139,9 @@ def test_as_of_latest_is_the_newest_day_with_orders(tmp_path, capsys):
 
 def test_unknown_output_format_is_refused_before_running(tmp_path, capsys):
     write_orders(tmp_path / "landing", date(2026, 1, 1), 60)
-    rc, _, err = run_cli(capsys, "run", "--data-dir", tmp_path, "--as-of", "2026-02-20", "--out", tmp_path / "risk.xlsx")
+    rc, _, err = run_cli(
+        capsys, "run", "--data-dir", tmp_path, "--as-of", "2026-02-20", "--out", tmp_path / "risk.xlsx"
+    )
     assert_error(rc, err, "cannot write", "risk.xlsx", ".parquet")
 
 
@@ -146,10 +159,20 @@ def labelled_dates(n_days: int, horizon: int, step: int) -> list[date]:
     con = empty_db()
     first = date(2026, 1, 1)
     last = first + timedelta(days=n_days - 1)
-    insert_rows(con, "orders", [
-        {"user_id": "u", "order_id": f"o{i}", "ts": f"{first + timedelta(days=i)} 10:00", "amount": 1.0, "status": "paid"}
-        for i in range(n_days)
-    ])
+    insert_rows(
+        con,
+        "orders",
+        [
+            {
+                "user_id": "u",
+                "order_id": f"o{i}",
+                "ts": f"{first + timedelta(days=i)} 10:00",
+                "amount": 1.0,
+                "status": "paid",
+            }
+            for i in range(n_days)
+        ],
+    )
     build_models(con, {"horizon_days": horizon, "as_of_step_days": step, "until_date": last.isoformat()})
     return [r[0] for r in con.execute("SELECT DISTINCT as_of_date FROM labels.churn_labels ORDER BY 1").fetchall()]
 
@@ -172,7 +195,11 @@ def test_until_date_hides_later_files_and_later_timestamps():
         insert_rows(con, "orders", [late], partition_date=date(2024, 4, 5))
     build_models(full)
     build_models(cut, {"until_date": AS_OF.isoformat()})
-    for table, day in (("staging.orders", "order_date"), ("staging.events", "event_date"), ("staging.reviews", "review_date")):
+    for table, day in (
+        ("staging.orders", "order_date"),
+        ("staging.events", "event_date"),
+        ("staging.reviews", "review_date"),
+    ):
         assert cut.execute(f"SELECT max({day}) FROM {table}").fetchone()[0] <= AS_OF
         assert cut.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0
     order_ids = "SELECT list(order_id) FROM staging.orders"
@@ -186,7 +213,9 @@ def test_until_date_hides_later_files_and_later_timestamps():
     full_rows = frame(full, "marts.user_features", AS_OF)
     cut_rows = frame(cut, "marts.user_features", AS_OF)
     u5 = full_rows["user_id"] == "u5"
-    pd.testing.assert_frame_equal(full_rows[~u5].reset_index(drop=True), cut_rows[cut_rows["user_id"] != "u5"].reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        full_rows[~u5].reset_index(drop=True), cut_rows[cut_rows["user_id"] != "u5"].reset_index(drop=True)
+    )
 
 
 # -- whole runs (slow) ------------------------------------------------------------------------------
@@ -234,23 +263,42 @@ def test_orders_only_run_scores_everyone_and_ignores_data_after_the_as_of_date(t
     assert later
     for p in later:
         text = p.read_text().splitlines()
-        p.write_text("\n".join(text + [f"{r.split(',')[0]},X{r.split(',')[1]},{r.split(',')[2]},5.0,paid,1,,0," for r in text[1:6]]) + "\n")
+        p.write_text(
+            "\n".join(
+                text + [f"{r.split(',')[0]},X{r.split(',')[1]},{r.split(',')[2]},5.0,paid,1,,0," for r in text[1:6]]
+            )
+            + "\n"
+        )
     header = (orders_b / later[0].name).read_text().splitlines()[0]
     users = sorted(paid_users_until(shop_a / "landing", as_of, 0))
     row = {"user_id": users[0], "order_id": "late-1", "ts": f"{as_of - timedelta(days=1)}T09:00:00", "amount": "77"}
     (orders_b / f"{as_of + timedelta(days=3)}-late.csv").write_text(
         header + "\n" + ",".join(row.get(c, "") for c in header.split(",")) + "\n"
     )
-    for kind, line in (("events", f"{users[1]},{as_of + timedelta(days=2)}T10:00:00,login"),
-                       ("reviews", f"{users[1]},{as_of + timedelta(days=2)}T10:00:00,1,terrible")):
+    for kind, line in (
+        ("events", f"{users[1]},{as_of + timedelta(days=2)}T10:00:00,login"),
+        ("reviews", f"{users[1]},{as_of + timedelta(days=2)}T10:00:00,1,terrible"),
+    ):
         (shop_b / "landing" / kind).mkdir()
         cols = "user_id,ts,event_type" if kind == "events" else "user_id,ts,rating,text"
         (shop_b / "landing" / kind / f"{as_of + timedelta(days=2)}.csv").write_text(f"{cols}\n{line}\n")
 
     runs = {}
     for name, shop in (("a", shop_a), ("b", shop_b)):
-        runs[name] = churn("run", "--data-dir", shop, "--as-of", as_of, "--lookback-days", "0", "--horizon-days", "14",
-                           "--out", tmp_path / f"risk_{name}.csv", cwd=tmp_path)
+        runs[name] = churn(
+            "run",
+            "--data-dir",
+            shop,
+            "--as-of",
+            as_of,
+            "--lookback-days",
+            "0",
+            "--horizon-days",
+            "14",
+            "--out",
+            tmp_path / f"risk_{name}.csv",
+            cwd=tmp_path,
+        )
         assert runs[name].returncode == 0, runs[name].stdout[-3000:] + runs[name].stderr[-3000:]
     out = runs["a"].stdout
     assert "[churn] step: ingesting" in out and "[churn] step: training models" in out  # progress lines
@@ -258,8 +306,10 @@ def test_orders_only_run_scores_everyone_and_ignores_data_after_the_as_of_date(t
     assert "review-text model skipped" in out
     with duckdb.connect(str(shop_a / "churn.duckdb"), read_only=True) as con:  # no events: no behaviour tokens built
         assert con.execute("SELECT count(*) FROM features.user_event_tokens").fetchall() == [(0,)]
-        assert con.execute("SELECT count(*) FROM marts.user_features WHERE event_tokens = 'now_empty'").fetchall() == \
-            con.execute("SELECT count(*) FROM marts.user_features").fetchall()
+        assert (
+            con.execute("SELECT count(*) FROM marts.user_features WHERE event_tokens = 'now_empty'").fetchall()
+            == con.execute("SELECT count(*) FROM marts.user_features").fetchall()
+        )
 
     risk_a = (tmp_path / "risk_a.csv").read_bytes()
     assert risk_a == (tmp_path / "risk_b.csv").read_bytes()
@@ -278,7 +328,9 @@ def test_orders_only_run_scores_everyone_and_ignores_data_after_the_as_of_date(t
 
     # the champion re-scores an earlier day with its own settings (lookback 0), as a Parquet file
     earlier = as_of - timedelta(days=7)
-    rescored = churn("score", "--data-dir", shop_b, "--as-of", earlier, "--out", tmp_path / "earlier.parquet", cwd=tmp_path)
+    rescored = churn(
+        "score", "--data-dir", shop_b, "--as-of", earlier, "--out", tmp_path / "earlier.parquet", cwd=tmp_path
+    )
     assert rescored.returncode == 0, rescored.stdout[-3000:] + rescored.stderr[-3000:]
     assert "ingestion skipped" in rescored.stdout  # nothing changed up to that day
     listed = pd.read_parquet(tmp_path / "earlier.parquet")
@@ -290,6 +342,8 @@ def test_a_mapping_that_names_a_missing_column_is_one_clear_error(tmp_path, caps
     (tmp_path / "mapping.yaml").write_text(
         "orders:\n  file: export.csv\n  columns: {user_id: Kunde, order_id: Bestellung, ts: Zeitpunkt, amount: Summe}\n"
     )
-    rc, _, err = run_cli(capsys, "run", "--data-dir", tmp_path, "--mapping", tmp_path / "mapping.yaml", "--as-of", "2026-01-02")
+    rc, _, err = run_cli(
+        capsys, "run", "--data-dir", tmp_path, "--mapping", tmp_path / "mapping.yaml", "--as-of", "2026-01-02"
+    )
     assert_error(rc, err, "the input cannot be used", "Zeitpunkt", "export.csv")
     assert not (tmp_path / "churn.duckdb").exists()

@@ -14,13 +14,13 @@ import duckdb
 import pandas as pd
 import pytest
 
-from churn_assets.warehouse.contract import INGEST_ORDER
-from churn_assets.defs.build import build_definitions
 from churn_assets.app.instance import ensure_dagster_home
-from churn_assets.ingest.landing_files import landing_days
+from churn_assets.defs.build import build_definitions
 from churn_assets.defs.resources import DUCKDB_POOL, DuckDBWarehouse
-from churn_assets.warehouse.run_lock import hold_run_lock, run_lock_path
+from churn_assets.ingest.landing_files import landing_days
 from churn_assets.simulate import ShopConfig, simulate_shop
+from churn_assets.warehouse.contract import INGEST_ORDER
+from churn_assets.warehouse.run_lock import hold_run_lock, run_lock_path
 from churn_assets_tests.pipeline_fixtures import Shop, data_dir_env, ingest_range
 
 CHAMPION_FLOOR = "ml__champion_champion_auc_above_floor"
@@ -109,7 +109,8 @@ def step_failures(instance: dg.DagsterInstance, skip: set[str]) -> list[str]:
     """The errors of failed steps of the runs not in `skip`, to say why a run failed."""
     return [
         f"{r.dagster_event.step_key}: {r.dagster_event.event_specific_data.error.to_string()[-2000:]}"
-        for run in instance.get_runs() if run.run_id not in skip
+        for run in instance.get_runs()
+        if run.run_id not in skip
         for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
     ]
 
@@ -158,9 +159,22 @@ def test_parallel_runs_queue_on_the_warehouse_run_lock(tmp_path, monkeypatch):
     env = {**os.environ, "CHURN_DATA_DIR": str(base), "DAGSTER_HOME": str(home)}
     procs = [
         subprocess.Popen(
-            dagster_cli("job", "execute", "-m", "churn_assets.definitions", "-j", job,
-                        "--tags", json.dumps({"dagster/partition": day.isoformat()}), "-c", str(config)),
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            dagster_cli(
+                "job",
+                "execute",
+                "-m",
+                "churn_assets.definitions",
+                "-j",
+                job,
+                "--tags",
+                json.dumps({"dagster/partition": day.isoformat()}),
+                "-c",
+                str(config),
+            ),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         for job, day, config in commands
     ]
@@ -187,10 +201,11 @@ def test_parallel_runs_queue_on_the_warehouse_run_lock(tmp_path, monkeypatch):
     # one whole run at a time: every step of a run ends before the next run's first step starts
     spans = sorted(
         (min(s for s, _, _ in steps), max(e for _, e, _ in steps), run.run_id)
-        for run in new_runs if (steps := step_intervals(instance, run.run_id))
+        for run in new_runs
+        if (steps := step_intervals(instance, run.run_id))
     )
     assert len(spans) == len(commands)
-    overlaps = [(a[2], b[2]) for a, b in zip(spans, spans[1:]) if b[0] < a[1]]
+    overlaps = [(a[2], b[2]) for a, b in zip(spans, spans[1:], strict=False) if b[0] < a[1]]
     assert overlaps == []
 
     # and the tables are complete: the late partitions ingested and reconciled, the day scored
@@ -202,7 +217,8 @@ def test_parallel_runs_queue_on_the_warehouse_run_lock(tmp_path, monkeypatch):
         assert n == log.loc[log["kind"] == kind, "accepted"].sum()
     checks = [
         r.dagster_event.event_specific_data
-        for run in new_runs if run.job_name == "score_job"
+        for run in new_runs
+        if run.job_name == "score_job"
         for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
     ]
     assert {c.check_name: c.passed for c in checks}["every_active_user_once"]

@@ -11,7 +11,18 @@ from churn_assets.warehouse.sql_project import load_models
 
 defs = build_definitions()  # on ./data or CHURN_DATA_DIR: building reads, never writes
 
-EXPECTED_GROUPS = {"ingest", "staging", "text", "features", "labels", "training", "evaluation", "scoring", "monitoring", "drift"}
+EXPECTED_GROUPS = {
+    "ingest",
+    "staging",
+    "text",
+    "features",
+    "labels",
+    "training",
+    "evaluation",
+    "scoring",
+    "monitoring",
+    "drift",
+}
 
 
 def test_definitions_load_with_groups_and_descriptions():
@@ -33,7 +44,15 @@ def test_every_sql_file_is_an_asset_with_its_parsed_dependencies():
 
 
 def test_jobs_exist():
-    for name in ("ingest_job", "build_job", "train_job", "score_job", "monitoring_job", "daily_score_job", "retrain_job"):
+    for name in (
+        "ingest_job",
+        "build_job",
+        "train_job",
+        "score_job",
+        "monitoring_job",
+        "daily_score_job",
+        "retrain_job",
+    ):
         assert defs.resolve_job_def(name) is not None
 
 
@@ -62,11 +81,20 @@ def test_importing_the_code_location_touches_no_file_and_loading_it_creates_noth
     (data / "landing" / "orders" / "2026-02-03.csv").write_text("user_id,order_id,ts,amount\n")
     env = {**os.environ, "CHURN_DATA_DIR": str(data)}
     env.pop("DAGSTER_HOME", None)
-    done = subprocess.run([sys.executable, "-c", WATCH_IMPORT, str(data)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", WATCH_IMPORT, str(data)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
-        "data", "data/landing", "data/landing/orders", "data/landing/orders/2026-02-03.csv",
+        "data",
+        "data/landing",
+        "data/landing/orders",
+        "data/landing/orders/2026-02-03.csv",
     ]
 
 

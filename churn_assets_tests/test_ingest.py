@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from churn_assets.warehouse.contract import SOURCES
 from churn_assets.ingest import LandingFileError, ingest_partition, read_landing_file
 from churn_assets.ingest.store import ensure_tables
+from churn_assets.warehouse.contract import SOURCES
 
 DAY = date(2026, 3, 10)
 NOW = datetime(2026, 6, 1)
@@ -121,7 +121,10 @@ def test_jsonl_malformed_lines_are_quarantined_and_good_lines_load(tmp_path, con
     write(tmp_path / "events" / "2026-03-10.jsonl", "\n".join(lines) + "\n")
     counts = ingest_partition(con, tmp_path, SOURCES["events"], DAY, now=NOW)
     assert (counts.read, counts.accepted, counts.rejected, counts.duplicates) == (4, 2, 2, 0)
-    assert con.execute("SELECT event_type FROM raw.events ORDER BY ts").df()["event_type"].tolist() == ["login", "search"]
+    assert con.execute("SELECT event_type FROM raw.events ORDER BY ts").df()["event_type"].tolist() == [
+        "login",
+        "search",
+    ]
     q = con.execute("SELECT line, reason FROM quarantine.events ORDER BY line").fetchall()
     assert [r[0] for r in q] == [2, 5]
     assert all(r[1].startswith("malformed JSON") for r in q)
@@ -165,19 +168,29 @@ def test_files_of_other_days_are_not_read(tmp_path, con):
 
 def test_timestamp_formats(tmp_path, con):
     rows = [
-        ("o1", "2026-03-10"), ("o2", "2026-03-10 03:04:05"), ("o3", "2026-03-10T03:04:05-01:00"),
-        ("o4", "1773111845"), ("o5", "2026-13-45"), ("o6", "epoch"), ("o7", "infinity"), ("o8", "1970-01-01"),
+        ("o1", "2026-03-10"),
+        ("o2", "2026-03-10 03:04:05"),
+        ("o3", "2026-03-10T03:04:05-01:00"),
+        ("o4", "1773111845"),
+        ("o5", "2026-13-45"),
+        ("o6", "epoch"),
+        ("o7", "infinity"),
+        ("o8", "1970-01-01"),
     ]
     text = "user_id,order_id,ts,amount\n" + "".join(f"u1,{o},{ts},1\n" for o, ts in rows)
     write(tmp_path / "orders" / "2026-03-10.csv", text)
     ingest_partition(con, tmp_path, SOURCES["orders"], DAY, now=NOW)
     got = dict(con.execute("SELECT order_id, ts FROM raw.orders").fetchall())
     assert got == {
-        "o1": datetime(2026, 3, 10), "o2": datetime(2026, 3, 10, 3, 4, 5),
-        "o3": datetime(2026, 3, 10, 4, 4, 5), "o4": datetime(2026, 3, 10, 3, 4, 5),
+        "o1": datetime(2026, 3, 10),
+        "o2": datetime(2026, 3, 10, 3, 4, 5),
+        "o3": datetime(2026, 3, 10, 4, 4, 5),
+        "o4": datetime(2026, 3, 10, 3, 4, 5),
     }
     reasons = dict(con.execute("SELECT line, reason FROM quarantine.orders").fetchall())
     assert reasons == {
-        6: "unparseable timestamp in ts", 7: "unparseable timestamp in ts",
-        8: "unparseable timestamp in ts", 9: "ts before 1990-01-01",
+        6: "unparseable timestamp in ts",
+        7: "unparseable timestamp in ts",
+        8: "unparseable timestamp in ts",
+        9: "ts before 1990-01-01",
     }

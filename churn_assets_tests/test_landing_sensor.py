@@ -6,18 +6,17 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from churn_assets.warehouse.contract import SOURCES
-from churn_assets.ingest.store import ensure_tables
 from churn_assets.defs.partitions import RANGE_END, RANGE_START
-from churn_assets.defs.resources import DuckDBWarehouse
-from churn_assets.defs.resources import DataDirectory
+from churn_assets.defs.resources import DataDirectory, DuckDBWarehouse
 from churn_assets.defs.sensors import LandingCursor, contiguous_blocks
+from churn_assets.ingest.store import ensure_tables
+from churn_assets.warehouse.contract import SOURCES
 from churn_assets_tests.pipeline_fixtures import data_dir_env
 from churn_assets_tests.sensor_helpers import evaluate_sensor, repository, sensor
 
@@ -45,7 +44,9 @@ def tick(base: Path, cursor: str | None):
     """One evaluation of the landing sensor: (run requests, new cursor, skip message)."""
     warehouse = DuckDBWarehouse(path=str(base / "churn.duckdb"))
     data = evaluate_sensor(
-        sensor("landing_files_sensor"), cursor=cursor, repository_def=repository(),
+        sensor("landing_files_sensor"),
+        cursor=cursor,
+        repository_def=repository(),
         resources={"duckdb": warehouse, "data_dir": DataDirectory(path=str(base))},
     )
     return data.run_requests, data.cursor, data.skip_message
@@ -77,7 +78,10 @@ def test_new_files_request_exactly_their_partitions_once(data_dir):
     assert all(r.run_config["ops"]["raw__orders"]["config"]["landing_dir"] == landing for r in requests)
     assert len({r.run_key for r in requests}) == 2
     assert set(json.loads(cursor)["seen"]) == {
-        "orders/2026-03-01.csv", "events/2026-03-02.jsonl", "orders/2026-03-02-late.csv", "reviews/2026-03-05.parquet",
+        "orders/2026-03-01.csv",
+        "events/2026-03-02.jsonl",
+        "orders/2026-03-02-late.csv",
+        "reviews/2026-03-05.parquet",
     }
     # second tick: nothing new, nothing requested
     again, cursor2, skip = tick(data_dir, cursor)
@@ -132,10 +136,13 @@ def test_first_tick_skips_files_an_earlier_run_already_ingested(data_dir):
     with duckdb.connect(str(data_dir / "churn.duckdb")) as con:
         for spec in SOURCES.values():
             ensure_tables(con, spec)
-        ingested = datetime.fromtimestamp(HOUR_AGO, tz=timezone.utc).replace(tzinfo=None)
+        ingested = datetime.fromtimestamp(HOUR_AGO, tz=UTC).replace(tzinfo=None)
         for day in ("2026-03-01", "2026-03-02"):
-            con.execute("INSERT INTO raw.ingest_log (kind, partition_date, files, read, accepted, rejected, duplicates, "
-                        "ingested_at) VALUES ('orders', ?, 1, 1, 1, 0, 0, ?)", [day, ingested])
+            con.execute(
+                "INSERT INTO raw.ingest_log (kind, partition_date, files, read, accepted, rejected, duplicates, "
+                "ingested_at) VALUES ('orders', ?, 1, 1, 1, 0, 0, ?)",
+                [day, ingested],
+            )
     os.utime(data_dir / "landing" / "orders" / "2026-03-02.csv", (HOUR_AGO + 5, HOUR_AGO + 5))  # changed after
     requests, cursor, _ = tick(data_dir, None)
     assert partitions_of(requests) == ["2026-03-02"]

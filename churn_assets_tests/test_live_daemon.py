@@ -8,9 +8,9 @@ import dagster as dg
 import pytest
 
 from churn_assets.app.instance import write_dagster_yaml
-from churn_assets_tests.local_servers import free_port, server_env, start_dagster_dev, stop_server
 from churn_assets.defs.partitions import RANGE_END, RANGE_START
 from churn_assets.defs.resources import DuckDBWarehouse
+from churn_assets_tests.local_servers import free_port, server_env, start_dagster_dev, stop_server
 
 REPO = Path(__file__).resolve().parents[1]
 

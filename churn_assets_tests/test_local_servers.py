@@ -10,7 +10,13 @@ import pytest
 
 from churn_assets.app.instance import write_dagster_yaml
 from churn_assets_tests.local_servers import (
-    HOST, free_port, init_dagster_storage, server_env, start_server, stop_server, wait_http,
+    HOST,
+    free_port,
+    init_dagster_storage,
+    server_env,
+    start_server,
+    stop_server,
+    wait_http,
 )
 
 
@@ -29,9 +35,7 @@ def alive(pid: int) -> bool:
 def test_stop_server_ends_the_children_too(tmp_path):
     # the server exits on SIGTERM but leaves a child that ignores it (as a stuck worker would)
     # (the child reports its pid once it ignores SIGTERM)
-    child_code = (
-        "import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print(os.getpid(), flush=True); time.sleep(300)"
-    )
+    child_code = "import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print(os.getpid(), flush=True); time.sleep(300)"
     script = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {child_code!r}]); time.sleep(300)"
     log = tmp_path / "server.log"
     proc = start_server([sys.executable, "-c", script], server_env(), log)

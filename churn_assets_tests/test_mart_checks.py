@@ -49,14 +49,21 @@ def test_grain_checks_pass_on_one_row_per_key(tmp_path):
     for table, evaluation in found.items():
         assert evaluation.check_name == GRAIN_CHECK and evaluation.passed, table
         assert {k: v.value for k, v in evaluation.metadata.items()} == {
-            "rows": 3, "user_id is null": 0, "as_of_date is null": 0, "duplicate keys": 0}
+            "rows": 3,
+            "user_id is null": 0,
+            "as_of_date is null": 0,
+            "duplicate keys": 0,
+        }
 
 
-@pytest.mark.parametrize("extra, nulls, duplicates", [
-    ([("u1", D1, 1)], 0, 1),  # the same user and date twice, whatever the other columns say
-    ([("u1", D1, 1), ("u1", D1, 0)], 0, 2),
-    ([(None, D1, 0)], 1, 0),
-])
+@pytest.mark.parametrize(
+    "extra, nulls, duplicates",
+    [
+        ([("u1", D1, 1)], 0, 1),  # the same user and date twice, whatever the other columns say
+        ([("u1", D1, 1), ("u1", D1, 0)], 0, 2),
+        ([(None, D1, 0)], 1, 0),
+    ],
+)
 def test_grain_checks_fail_with_the_counts_of_a_broken_table(tmp_path, extra, nulls, duplicates):
     _warehouse(tmp_path / "w.duckdb", [("u1", D1, 0), ("u2", D1, 0), *extra])
     for table, evaluation in _evaluations(tmp_path / "w.duckdb").items():

@@ -17,12 +17,22 @@ from sklearn.metrics import roc_auc_score
 
 from churn_assets.ml.models import available_models, create_model, load_model
 from churn_assets.ml.sequence import (
-    SPECIAL_TOKENS, TokenFamilies, Vocabulary, mask_tokens,
+    SPECIAL_TOKENS,
+    TokenFamilies,
+    Vocabulary,
+    mask_tokens,
 )
 from churn_assets.ml.sequence.synthetic import synthetic_sequences
 
-TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, max_len=16,
-            batch_size=32, progress=False)
+TINY = dict(
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=64,
+    max_len=16,
+    batch_size=32,
+    progress=False,
+)
 
 
 # ---- tokenisation ---------------------------------------------------------------------------------
@@ -142,10 +152,12 @@ def order_model(order_sets):
 
 def test_registered_lazily_and_ml_imports_neither_torch_nor_dagster():
     assert {"behaviour_bert", "hybrid_gbt"} <= set(available_models())
-    code = ("import sys, churn_assets.ml.models, churn_assets.ml.sequence, churn_assets.ml.text, "
-            "churn_assets.ml.reasons; assert 'torch' not in sys.modules, 'torch'; "
-            "import churn_assets.ml.models.behaviour_bert, churn_assets.ml.models.hybrid; "
-            "assert 'dagster' not in sys.modules, 'dagster'")
+    code = (
+        "import sys, churn_assets.ml.models, churn_assets.ml.sequence, churn_assets.ml.text, "
+        "churn_assets.ml.reasons; assert 'torch' not in sys.modules, 'torch'; "
+        "import churn_assets.ml.models.behaviour_bert, churn_assets.ml.models.hybrid; "
+        "assert 'dagster' not in sys.modules, 'dagster'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
@@ -172,8 +184,9 @@ def test_save_load_round_trip_gives_identical_outputs(order_sets, order_model, t
     assert type(again) is type(order_model) and again.vocab_ == order_model.vocab_
     np.testing.assert_allclose(again.predict_proba(test), order_model.predict_proba(test), rtol=0, atol=1e-7)
     np.testing.assert_allclose(again.embed(test), order_model.embed(test), rtol=0, atol=1e-6)
-    np.testing.assert_allclose(again.embed(test, source="pretrained"), order_model.embed(test, source="pretrained"),
-                               rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        again.embed(test, source="pretrained"), order_model.embed(test, source="pretrained"), rtol=0, atol=1e-6
+    )
     assert again.training_info_["epochs_run"] == order_model.training_info_["epochs_run"]
 
 
@@ -207,8 +220,10 @@ def test_contributions_by_token_family(order_sets, order_model):
 
     reasons = top_reasons(c.drop(columns="bias"), test, k=1)
     texts = {r["text"] for rows in reasons for r in rows}
-    assert texts & {"a complaint in the recent history raises the risk",
-                    "the pattern of recent orders (timing, amounts, categories) raises the risk"}
+    assert texts & {
+        "a complaint in the recent history raises the risk",
+        "the pattern of recent orders (timing, amounts, categories) raises the risk",
+    }
     masked = create_model("behaviour_bert", **{**order_model.params, "occlusion": "mask"})
     params = order_model.get_params()  # copy the fitted state only
     masked.__dict__.update({k: v for k, v in order_model.__dict__.items() if k not in (*params, "_runner")})
@@ -248,8 +263,9 @@ def test_hybrid_fits_predicts_explains_and_round_trips(tmp_path):
     train, valid, test = (synthetic_sequences(n, seed=s, max_tokens=15) for n, s in ((900, 10), (300, 11), (300, 12)))
     enc = create_model("behaviour_bert", **TINY, epochs=1, seed=2).fit(train, train["churned"])
     enc.save(tmp_path / "encoder")
-    hyb = create_model("hybrid_gbt", encoder_path=str(tmp_path / "encoder"), embedding_dims=4,
-                       n_estimators=100, num_leaves=7)
+    hyb = create_model(
+        "hybrid_gbt", encoder_path=str(tmp_path / "encoder"), embedding_dims=4, n_estimators=100, num_leaves=7
+    )
     hyb.fit(train, train["churned"], eval_set=(valid, valid["churned"]))
     p = hyb.predict_proba(test)[:, 1]
     assert p.shape == (len(test),) and ((p > 0) & (p < 1)).all()
@@ -261,8 +277,11 @@ def test_hybrid_fits_predicts_explains_and_round_trips(tmp_path):
     logit = np.log(p / (1 - p))
     np.testing.assert_allclose(c.sum(axis=1), logit, atol=1e-6)
     # the trees read the label-free pretrained embedding, identical for train and test rows
-    np.testing.assert_allclose(hyb._embedding_frame(train.iloc[:5]).to_numpy(),
-                               hyb.pca_.transform(enc.embed(train.iloc[:5], source="pretrained")), atol=1e-5)
+    np.testing.assert_allclose(
+        hyb._embedding_frame(train.iloc[:5]).to_numpy(),
+        hyb.pca_.transform(enc.embed(train.iloc[:5], source="pretrained")),
+        atol=1e-5,
+    )
     hyb.save(tmp_path / "hybrid")
     again = load_model(tmp_path / "hybrid")
     np.testing.assert_allclose(again.predict_proba(test)[:, 1], p, rtol=0, atol=1e-9)
@@ -273,8 +292,14 @@ def test_hybrid_fits_predicts_explains_and_round_trips(tmp_path):
 
 def test_hybrid_out_of_fold_source():
     train, test = synthetic_sequences(600, seed=20, max_tokens=15), synthetic_sequences(200, seed=21, max_tokens=15)
-    hyb = create_model("hybrid_gbt", embedding_source="oof", oof_folds=2, n_estimators=50, num_leaves=7,
-                       encoder_params={**TINY, "epochs": 1, "seed": 4})
+    hyb = create_model(
+        "hybrid_gbt",
+        embedding_source="oof",
+        oof_folds=2,
+        n_estimators=50,
+        num_leaves=7,
+        encoder_params={**TINY, "epochs": 1, "seed": 4},
+    )
     hyb.fit(train, train["churned"])
     assert hyb.embedding_columns_ == ["bert_logit"] and hyb.oof_logit_.shape == (600,)
     # out-of-fold logits differ from the full model's (which saw those rows)
@@ -284,8 +309,9 @@ def test_hybrid_out_of_fold_source():
 
 def test_hybrid_with_its_own_label_free_encoder_round_trips(tmp_path):
     train, test = synthetic_sequences(500, seed=30, max_tokens=15), synthetic_sequences(100, seed=31, max_tokens=15)
-    hyb = create_model("hybrid_gbt", embedding_dims=3, n_estimators=40, num_leaves=7,
-                       encoder_params={**TINY, "seed": 5})
+    hyb = create_model(
+        "hybrid_gbt", embedding_dims=3, n_estimators=40, num_leaves=7, encoder_params={**TINY, "seed": 5}
+    )
     hyb.fit(train, train["churned"])
     assert hyb.encoder_.model_ is None  # pretrained only: no label reached the encoder
     assert hyb.training_info_["embedding_source"] == "pretrained" and hyb.training_info_["seconds"] > 0

@@ -15,22 +15,29 @@ from churn_assets.ml.tiers import assign_tiers
 
 def make_data(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    d = pd.DataFrame({
-        "user_id": np.arange(n),
-        "as_of_date": pd.Timestamp("2024-03-01"),
-        "days_since_last_order": rng.exponential(30, n).round(),
-        "mean_gap_days": rng.uniform(10, 40, n).round(),
-        "complaints_30d": rng.poisson(0.3, n),
-        "late_deliveries_30d": rng.poisson(0.4, n),
-        "sessions_trend_7_30": np.exp(rng.normal(0, 0.5, n)),
-        "region": rng.choice(["north", "south", "east"], n),
-        "noise": rng.normal(size=n),
-        "bgnbd_frequency": rng.poisson(3, n).astype(float),
-        "bgnbd_T": rng.uniform(100, 300, n).round(),
-    })
+    d = pd.DataFrame(
+        {
+            "user_id": np.arange(n),
+            "as_of_date": pd.Timestamp("2024-03-01"),
+            "days_since_last_order": rng.exponential(30, n).round(),
+            "mean_gap_days": rng.uniform(10, 40, n).round(),
+            "complaints_30d": rng.poisson(0.3, n),
+            "late_deliveries_30d": rng.poisson(0.4, n),
+            "sessions_trend_7_30": np.exp(rng.normal(0, 0.5, n)),
+            "region": rng.choice(["north", "south", "east"], n),
+            "noise": rng.normal(size=n),
+            "bgnbd_frequency": rng.poisson(3, n).astype(float),
+            "bgnbd_T": rng.uniform(100, 300, n).round(),
+        }
+    )
     d["bgnbd_recency"] = np.where(d["bgnbd_frequency"] > 0, d["bgnbd_T"] * rng.random(n), 0.0).round()
-    z = (-1.5 + 1.2 * d["complaints_30d"] + 0.9 * d["late_deliveries_30d"]
-         - 1.5 * np.log(d["sessions_trend_7_30"]) + 1.0 * (d["region"] == "south"))
+    z = (
+        -1.5
+        + 1.2 * d["complaints_30d"]
+        + 0.9 * d["late_deliveries_30d"]
+        - 1.5 * np.log(d["sessions_trend_7_30"])
+        + 1.0 * (d["region"] == "south")
+    )
     d["churned"] = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
     return d
 
@@ -94,17 +101,28 @@ def test_top_reasons_name_real_features_pushing_risk_up(models, data):
 
 
 def test_reason_phrases():
-    X = pd.DataFrame({
-        "days_since_last_order": [64, 10], "mean_gap_days": [21, 9],
-        "late_deliveries_30d": [2, 1], "complaints_30d": [1, 3],
-        "sessions_trend_7_30": [0.4, 1.5], "mystery_score": [1.5, np.nan],
-        "region": ["south", "north"],
-    })
-    contrib = pd.DataFrame({
-        "days_since_last_order": [3.0, 0.2], "late_deliveries_30d": [2.0, 0.4], "complaints_30d": [1.0, 0.3],
-        "sessions_trend_7_30": [0.5, 0.1], "mystery_score": [0.4, 0.5], "region_south": [0.3, -1.0],
-        "region_north": [0.0, 0.2],
-    })
+    X = pd.DataFrame(
+        {
+            "days_since_last_order": [64, 10],
+            "mean_gap_days": [21, 9],
+            "late_deliveries_30d": [2, 1],
+            "complaints_30d": [1, 3],
+            "sessions_trend_7_30": [0.4, 1.5],
+            "mystery_score": [1.5, np.nan],
+            "region": ["south", "north"],
+        }
+    )
+    contrib = pd.DataFrame(
+        {
+            "days_since_last_order": [3.0, 0.2],
+            "late_deliveries_30d": [2.0, 0.4],
+            "complaints_30d": [1.0, 0.3],
+            "sessions_trend_7_30": [0.5, 0.1],
+            "mystery_score": [0.4, 0.5],
+            "region_south": [0.3, -1.0],
+            "region_north": [0.0, 0.2],
+        }
+    )
     texts = [[d["text"] for d in r] for r in top_reasons(contrib, X, k=7)]
     assert texts[0][:4] == [
         "no order for 64 days, 3x longer than usual",
@@ -142,7 +160,13 @@ def test_tiers_by_probability():
     p = np.array([0.95, 0.6, 0.59, 0.3, 0.29, 0.0])
     assert list(assign_tiers(p)) == ["high", "high", "medium", "medium", "low", "low"]
     assert list(assign_tiers(p, "probability", high=0.9, medium=0.5)) == [
-        "high", "medium", "medium", "low", "low", "low"]
+        "high",
+        "medium",
+        "medium",
+        "low",
+        "low",
+        "low",
+    ]
     with pytest.raises(ValueError):
         assign_tiers(p, "probability", high=0.2, medium=0.5)
 
@@ -183,5 +207,5 @@ def test_end_to_end_reasons_and_actions_from_a_model(models, data):
     reasons = explain(models["gbt"], test, k=3)
     actions = recommend_actions(list(tiers), reasons)
     assert set(actions) <= {r.action for r in ACTION_RULES}
-    assert all(a == "no action" for a, t in zip(actions, tiers) if t == "low")
+    assert all(a == "no action" for a, t in zip(actions, tiers, strict=False) if t == "low")
     assert any(a == "service follow-up call" for a in actions)

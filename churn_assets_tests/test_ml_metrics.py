@@ -18,8 +18,30 @@ from churn_assets.ml.thresholds import (
 
 # fixed example: 20 rows, 8 churners
 Y = np.array([1, 0, 1, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 1])
-P = np.array([.95, .90, .80, .75, .70, .62, .60, .55, .50, .45,
-              .40, .35, .30, .28, .20, .15, .12, .10, .05, .02])
+P = np.array(
+    [
+        0.95,
+        0.90,
+        0.80,
+        0.75,
+        0.70,
+        0.62,
+        0.60,
+        0.55,
+        0.50,
+        0.45,
+        0.40,
+        0.35,
+        0.30,
+        0.28,
+        0.20,
+        0.15,
+        0.12,
+        0.10,
+        0.05,
+        0.02,
+    ]
+)
 
 
 def test_binary_metrics_match_scikit_learn():
@@ -76,7 +98,8 @@ def test_choose_threshold_dispatches():
     assert choose_threshold("fixed", Y, P, threshold=0.3) == 0.3
     assert choose_threshold("best_f1", Y, P) == best_f1_threshold(Y, P)
     assert choose_threshold("cost", Y, P, contact_cost=1, value_saved=10, success_rate=0.5) == cost_threshold(
-        Y, P, contact_cost=1, value_saved=10, success_rate=0.5)
+        Y, P, contact_cost=1, value_saved=10, success_rate=0.5
+    )
     assert (P >= choose_threshold("top_share", Y, P, share=0.2)).sum() == 4
     assert top_share_threshold(Y, P, share=0.1) == 0.90
     with pytest.raises(ValueError):

@@ -24,21 +24,28 @@ from churn_assets.ml.models.bgnbd import fit_bgnbd
 def make_data(n: int, seed: int, signal: str = "service") -> pd.DataFrame:
     """Feature table with churn driven by service/engagement/region ("service") or by recency ("recency")."""
     rng = np.random.default_rng(seed)
-    d = pd.DataFrame({
-        "user_id": [f"u{i}" for i in range(n)],
-        "as_of_date": pd.Timestamp("2024-03-01"),
-        "days_since_last_order": rng.exponential(30, n).round(),
-        "mean_gap_days": rng.uniform(10, 40, n),
-        "complaints_30d": rng.poisson(0.3, n),
-        "late_deliveries_30d": rng.poisson(0.4, n),
-        "sessions_trend_7_30": np.exp(rng.normal(0, 0.5, n)),
-        "region": rng.choice(["north", "south", "east"], n),
-        "noise": rng.normal(size=n),
-    })
+    d = pd.DataFrame(
+        {
+            "user_id": [f"u{i}" for i in range(n)],
+            "as_of_date": pd.Timestamp("2024-03-01"),
+            "days_since_last_order": rng.exponential(30, n).round(),
+            "mean_gap_days": rng.uniform(10, 40, n),
+            "complaints_30d": rng.poisson(0.3, n),
+            "late_deliveries_30d": rng.poisson(0.4, n),
+            "sessions_trend_7_30": np.exp(rng.normal(0, 0.5, n)),
+            "region": rng.choice(["north", "south", "east"], n),
+            "noise": rng.normal(size=n),
+        }
+    )
     d["recency_over_typical_gap"] = d["days_since_last_order"] / d["mean_gap_days"]
     if signal == "service":
-        z = (-1.0 + 1.2 * d["complaints_30d"] + 0.9 * d["late_deliveries_30d"]
-             - 1.5 * np.log(d["sessions_trend_7_30"]) + 1.0 * (d["region"] == "south"))
+        z = (
+            -1.0
+            + 1.2 * d["complaints_30d"]
+            + 0.9 * d["late_deliveries_30d"]
+            - 1.5 * np.log(d["sessions_trend_7_30"])
+            + 1.0 * (d["region"] == "south")
+        )
     else:
         z = -3.0 + 1.2 * np.log1p(d["days_since_last_order"])
     d["churned"] = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
@@ -57,8 +64,7 @@ def fitted(service_data):
     return {
         "recency_rule": create_model("recency_rule").fit(train, train["churned"]),
         "logistic": create_model("logistic").fit(train, train["churned"]),
-        "gbt": create_model("gbt", n_estimators=200, num_leaves=7, min_child_samples=40).fit(
-            train, train["churned"]),
+        "gbt": create_model("gbt", n_estimators=200, num_leaves=7, min_child_samples=40).fit(train, train["churned"]),
     }
 
 
@@ -109,8 +115,9 @@ def test_models_learn_and_beat_trivial_scores(fitted, service_data, name):
     rng = np.random.default_rng(0)
     assert score > roc_auc_score(test["churned"], rng.random(len(test))) + 0.15
     single = [c for c in test.columns if c not in ("user_id", "as_of_date", "churned", "region")]
-    best_single = max(max(a, 1 - a) for a in (
-        roc_auc_score(test["churned"], test[c].fillna(test[c].median())) for c in single))
+    best_single = max(
+        max(a, 1 - a) for a in (roc_auc_score(test["churned"], test[c].fillna(test[c].median())) for c in single)
+    )
     assert score > best_single + 0.03
 
 
@@ -221,9 +228,16 @@ def simulate_bgnbd(n, r, alpha, a, b, horizon, seed):
 def bgnbd_sim():
     truth = {"r": 0.5, "alpha": 20.0, "a": 1.2, "b": 3.0}
     x, t_x, T, hold = simulate_bgnbd(6000, **truth, horizon=30, seed=11)
-    df = pd.DataFrame({"user_id": np.arange(len(x)), "as_of_date": pd.Timestamp("2024-01-01"),
-                       "bgnbd_frequency": x, "bgnbd_recency": t_x, "bgnbd_T": T,
-                       "churned": (hold == 0).astype(int)})
+    df = pd.DataFrame(
+        {
+            "user_id": np.arange(len(x)),
+            "as_of_date": pd.Timestamp("2024-01-01"),
+            "bgnbd_frequency": x,
+            "bgnbd_recency": t_x,
+            "bgnbd_T": T,
+            "churned": (hold == 0).astype(int),
+        }
+    )
     return truth, df, hold
 
 
@@ -246,8 +260,11 @@ def test_bgnbd_recovers_known_parameters(bgnbd_sim):
 def test_bgnbd_fits_one_row_per_user_and_ignores_labels(bgnbd_sim):
     _, df, _ = bgnbd_sim
     small = df.head(1500)
-    older = small.assign(as_of_date=pd.Timestamp("2023-12-01"), bgnbd_T=small["bgnbd_T"] - 30,
-                         bgnbd_recency=np.minimum(small["bgnbd_recency"], small["bgnbd_T"] - 30))
+    older = small.assign(
+        as_of_date=pd.Timestamp("2023-12-01"),
+        bgnbd_T=small["bgnbd_T"] - 30,
+        bgnbd_recency=np.minimum(small["bgnbd_recency"], small["bgnbd_T"] - 30),
+    )
     both = pd.concat([older, small], ignore_index=True)
     m = BGNBDModel().fit(both)
     assert m.fit_info_["n_rows"] == 1500

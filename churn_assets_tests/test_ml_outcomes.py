@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 
 from churn_assets.defs.assets.monitoring import realized_outcomes
-from churn_assets.ml.outcomes import day_outcome, plot_realized_trend, realized_churn_trend, recency_score, top_k_precision
+from churn_assets.ml.outcomes import (
+    day_outcome,
+    plot_realized_trend,
+    realized_churn_trend,
+    recency_score,
+    top_k_precision,
+)
 
 
 def scored_day(as_of="2026-03-01", measurable=True):
@@ -91,7 +97,9 @@ def test_realized_outcomes_query_applies_the_label_rule():
     """Horizon 10 days from 2026-03-01: (03-01, 03-11]. Data ends 03-20, so 03-15 is pending."""
     con = duckdb.connect(":memory:")
     con.execute("CREATE SCHEMA staging; CREATE SCHEMA intermediate; CREATE SCHEMA scoring")
-    con.execute("CREATE TABLE intermediate.data_window AS SELECT DATE '2026-01-01' AS first_date, DATE '2026-03-20' AS last_date")
+    con.execute(
+        "CREATE TABLE intermediate.data_window AS SELECT DATE '2026-01-01' AS first_date, DATE '2026-03-20' AS last_date"
+    )
     orders = [
         ("on_day", "o1", "2026-03-01", True),  # on the as-of day: not in the horizon, counts for recency
         ("at_end", "o2", "2026-03-11", True),  # last day of the horizon: stays

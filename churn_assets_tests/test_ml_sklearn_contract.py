@@ -31,24 +31,43 @@ from churn_assets.ml.models import CalibratedModel, LogisticChurnModel, availabl
 from churn_assets.ml.sequence.synthetic import synthetic_sequences
 from churn_assets.ml.text import ReviewSentimentModel
 
-SKLEARN_CHECKS = [check_get_params_invariance, check_set_params, check_no_attributes_set_in_init,
-                  check_parameters_default_constructible]
+SKLEARN_CHECKS = [
+    check_get_params_invariance,
+    check_set_params,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+]
 FAST_MODELS = ["recency_rule", "bgnbd", "logistic", "gbt"]
-TINY_BERT = dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32, max_len=16,
-                 batch_size=32, progress=False, epochs=1, pretrain_epochs=1, seed=3, num_threads=1)
+TINY_BERT = dict(
+    hidden_size=16,
+    num_hidden_layers=1,
+    num_attention_heads=2,
+    intermediate_size=32,
+    max_len=16,
+    batch_size=32,
+    progress=False,
+    epochs=1,
+    pretrain_epochs=1,
+    seed=3,
+    num_threads=1,
+)
 
 
 def signal_data(n: int, seed: int) -> pd.DataFrame:
     """Churn driven by x1 (up), x2 (down) and region "south"; ``noise`` carries nothing."""
     rng = np.random.default_rng(seed)
-    d = pd.DataFrame({
-        "user_id": [f"u{i}" for i in range(n)],
-        "x1": rng.normal(size=n), "x2": rng.normal(size=n), "noise": rng.normal(size=n),
-        "region": rng.choice(["north", "south"], n),
-        "days_since_last_order": rng.exponential(30, n).round(),
-        "bgnbd_frequency": rng.poisson(3, n).astype(float),
-        "bgnbd_T": rng.uniform(100, 300, n),
-    })
+    d = pd.DataFrame(
+        {
+            "user_id": [f"u{i}" for i in range(n)],
+            "x1": rng.normal(size=n),
+            "x2": rng.normal(size=n),
+            "noise": rng.normal(size=n),
+            "region": rng.choice(["north", "south"], n),
+            "days_since_last_order": rng.exponential(30, n).round(),
+            "bgnbd_frequency": rng.poisson(3, n).astype(float),
+            "bgnbd_T": rng.uniform(100, 300, n),
+        }
+    )
     d["recency_over_typical_gap"] = d["days_since_last_order"] / 20.0
     d["bgnbd_recency"] = np.clip(d["bgnbd_T"] - d["days_since_last_order"], 0, None)
     z = -0.5 + 1.5 * d["x1"] - 1.0 * d["x2"] + 1.0 * (d["region"] == "south") + 0.02 * d["days_since_last_order"]
@@ -58,7 +77,9 @@ def signal_data(n: int, seed: int) -> pd.DataFrame:
 
 def unfitted_estimators() -> list[BaseEstimator]:
     return [create_model(name) for name in available_models()] + [
-        CalibratedModel(create_model("logistic")), ReviewSentimentModel()]
+        CalibratedModel(create_model("logistic")),
+        ReviewSentimentModel(),
+    ]
 
 
 def est_id(est) -> str:
@@ -90,8 +111,9 @@ def test_get_params_set_params_round_trip(est):
     other = clone(est)
     other.set_params(**other.get_params(deep=False))
     assert plain_params(other) == plain_params(est)
-    name, value = next((k, v) for k, v in plain_params(est).items()
-                       if isinstance(v, (int, float)) and not isinstance(v, bool))  # base__C for the calibrated
+    name, value = next(
+        (k, v) for k, v in plain_params(est).items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+    )  # base__C for the calibrated
     other.set_params(**{name: value + 1})
     assert other.get_params()[name] == value + 1
     assert "__" in name or getattr(other, name) == value + 1  # stored as an attribute of the same name
@@ -102,11 +124,15 @@ def test_get_params_set_params_round_trip(est):
 
 # CalibratedModel is left out of check_parameters_default_constructible only: like sklearn's
 # meta-estimators it has a required parameter (the base model).
-@pytest.mark.parametrize("est,check", [
-    pytest.param(est, check, id=f"{est_id(est)}-{check.__name__}")
-    for est in unfitted_estimators() for check in SKLEARN_CHECKS
-    if not (isinstance(est, CalibratedModel) and check is check_parameters_default_constructible)
-])
+@pytest.mark.parametrize(
+    "est,check",
+    [
+        pytest.param(est, check, id=f"{est_id(est)}-{check.__name__}")
+        for est in unfitted_estimators()
+        for check in SKLEARN_CHECKS
+        if not (isinstance(est, CalibratedModel) and check is check_parameters_default_constructible)
+    ],
+)
 def test_sklearn_checks_that_need_no_fitting(est, check):
     check(type(est).__name__, est)
 

@@ -10,12 +10,19 @@ from sklearn.metrics import roc_auc_score
 from churn_assets.ml.text import ReviewSentimentModel, bad_experience, evaluate_text_models, tfidf_baseline
 
 OBJECTS = ["delivery", "product", "service", "packaging", "item", "order", "quality"]
-TEMPLATES = ["the {o} was {a}", "{a} {o}, would buy again", "honestly the {o} was {a}", "i found the {o} {a}",
-             "{o}: {a}"]
+TEMPLATES = [
+    "the {o} was {a}",
+    "{a} {o}, would buy again",
+    "honestly the {o} was {a}",
+    "i found the {o} {a}",
+    "{o}: {a}",
+]
 GOOD_TRAIN = ["great", "excellent", "good", "nice", "lovely"]
 BAD_TRAIN = ["terrible", "awful", "bad", "poor", "useless"]
-GOOD_TEST, BAD_TEST = (["fantastic", "wonderful", "superb", "perfect", "brilliant"],
-                       ["horrible", "dreadful", "disappointing", "broken", "rubbish"])
+GOOD_TEST, BAD_TEST = (
+    ["fantastic", "wonderful", "superb", "perfect", "brilliant"],
+    ["horrible", "dreadful", "disappointing", "broken", "rubbish"],
+)
 
 
 def reviews(n: int, good: list[str], bad: list[str], seed: int, negation_share: float = 0.3):
@@ -77,8 +84,9 @@ def test_text_model_beats_tfidf_where_the_meaning_is_in_the_wording():
 
 def test_evaluate_text_models_reports_both_aucs_on_one_split():
     texts, ratings = reviews(160, GOOD_TRAIN, BAD_TRAIN, seed=4)
-    out = evaluate_text_models(texts, ratings, test_size=0.25, seed=3, epochs=1, fine_tune_layers=0,
-                               batch_size=32, progress=False)
+    out = evaluate_text_models(
+        texts, ratings, test_size=0.25, seed=3, epochs=1, fine_tune_layers=0, batch_size=32, progress=False
+    )
     assert out["n_train"] == 120 and out["n_test"] == 40
     for key in ("test_roc_auc_bert", "test_roc_auc_tfidf"):
         assert 0.0 <= out[key] <= 1.0

@@ -21,7 +21,9 @@ def test_realized_churn_of_an_early_risk_list(tmp_path):
         # tiers by top shares: every tier is filled whatever the small shop's calibrated probabilities reach
         shares = {"ops": {"scoring__risk_list": {"config": {"tier_rule": "share"}}}}
         for day in (early, last):
-            run_job(shop.defs, "score_job", shop.instance, tags={"dagster/partition": day.isoformat()}, run_config=shares)
+            run_job(
+                shop.defs, "score_job", shop.instance, tags={"dagster/partition": day.isoformat()}, run_config=shares
+            )
         result = run_job(shop.defs, "monitoring_job", shop.instance)
 
     trend = shop.query("SELECT * FROM monitoring.realized_churn ORDER BY as_of_date")

@@ -71,9 +71,7 @@ def test_features_do_not_see_data_after_the_as_of_date(shop):
     after = shop.query(sql, [as_of])
     pd.testing.assert_frame_equal(before, after)
     # ...while the next as-of date does see the new orders
-    later = shop.query(
-        "SELECT count(*) AS n FROM staging.orders WHERE order_id LIKE 'late-%'"
-    )["n"][0]
+    later = shop.query("SELECT count(*) AS n FROM staging.orders WHERE order_id LIKE 'late-%'")["n"][0]
     assert later == len(users)
 
 
@@ -115,6 +113,8 @@ def test_a_worse_challenger_does_not_take_the_alias(shop):
     assert still.version == champion.version
     decisions = client.search_runs(
         [client.get_experiment_by_name("churn").experiment_id],
-        "tags.kind = 'champion_decision'", order_by=["attributes.start_time DESC"], max_results=1,
+        "tags.kind = 'champion_decision'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
     )
     assert decisions[0].data.params["promoted"] == "False"

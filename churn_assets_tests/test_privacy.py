@@ -9,33 +9,83 @@ from datetime import date
 import duckdb
 import pytest
 
-from churn_assets.warehouse.contract import SOURCES
 from churn_assets.ingest.privacy import mask_pii
 from churn_assets.ingest.store import ensure_tables, ingest_partition
+from churn_assets.warehouse.contract import SOURCES
 from churn_assets_tests.source_helpers import NOW, rows
 
 PHONES = [
-    "+49 30 1234567", "+1 (555) 123-4567", "+5511987654321", "(11) 98765-4321", "11 98765-4321",
-    "555-123-4567", "0171-1234567", "030 12345678", "020 7946 0958", "07700 900123", "06 12 34 56 78",
-    "(555) 123 4567", "+1 555 123 4567", "555.123.4567", "+44 20 7946 0958", "+55 (11) 91234-5678",
+    "+49 30 1234567",
+    "+1 (555) 123-4567",
+    "+5511987654321",
+    "(11) 98765-4321",
+    "11 98765-4321",
+    "555-123-4567",
+    "0171-1234567",
+    "030 12345678",
+    "020 7946 0958",
+    "07700 900123",
+    "06 12 34 56 78",
+    "(555) 123 4567",
+    "+1 555 123 4567",
+    "555.123.4567",
+    "+44 20 7946 0958",
+    "+55 (11) 91234-5678",
     # spaced 3-3-4 and Brazilian forms and bare digit runs: not masked before ("+55 11 91234-5678" only in part)
-    "555 123 4567", "+55 11 91234-5678", "11 91234 5678", "11-3456-7890", "91234-5678",
-    "11912345678", "5511912345678", "912345678",
+    "555 123 4567",
+    "+55 11 91234-5678",
+    "11 91234 5678",
+    "11-3456-7890",
+    "91234-5678",
+    "11912345678",
+    "5511912345678",
+    "912345678",
 ]
 NOT_PHONES = [
-    "arrived after 2 weeks", "order 12345 was late", "order #1234567", "paid €1,299.00", "R$ 1.299,00",
-    "3 items for 19.99", "on 2023-01-15 10:00", "15.01.2023", "12/25/2023", "rated 5/5", "since 2019",
-    "4 x 250 ml", "zip 14409", "at 10:56:33", "1 000 000 views", "SKU 85123A",
-    "pedido #12345", "pedido #123456789", "R$ 129,90", "custou 19.99", "entregue 2024-05-03", "em 03/05/2024",
-    "2 units", "comprei em 2024", "chegou às 10:30", "anos 2019-2023", "CEP 01310-100", "nota 10/10",
-    "rastreio AA123456789BR", "pedido e481f51cbdc54678b7cc49136f2d6af7", "bought it at amazon.com",
+    "arrived after 2 weeks",
+    "order 12345 was late",
+    "order #1234567",
+    "paid €1,299.00",
+    "R$ 1.299,00",
+    "3 items for 19.99",
+    "on 2023-01-15 10:00",
+    "15.01.2023",
+    "12/25/2023",
+    "rated 5/5",
+    "since 2019",
+    "4 x 250 ml",
+    "zip 14409",
+    "at 10:56:33",
+    "1 000 000 views",
+    "SKU 85123A",
+    "pedido #12345",
+    "pedido #123456789",
+    "R$ 129,90",
+    "custou 19.99",
+    "entregue 2024-05-03",
+    "em 03/05/2024",
+    "2 units",
+    "comprei em 2024",
+    "chegou às 10:30",
+    "anos 2019-2023",
+    "CEP 01310-100",
+    "nota 10/10",
+    "rastreio AA123456789BR",
+    "pedido e481f51cbdc54678b7cc49136f2d6af7",
+    "bought it at amazon.com",
     "stayed at the hotel. Nice",
 ]
 EMAILS = [
-    "joao.silva@gmail.com", "x.y+tag@sub.example.co.uk", "a.b+tag@mail.shop.co.uk",
+    "joao.silva@gmail.com",
+    "x.y+tag@sub.example.co.uk",
+    "a.b+tag@mail.shop.co.uk",
     # written out (not masked before)
-    "joao at gmail dot com", "Joao AT Gmail DOT Com", "ana [at] shop [dot] com dot br", "joao(at)gmail.com",
-    "maria arroba hotmail ponto com ponto br", "joao @ gmail . com",
+    "joao at gmail dot com",
+    "Joao AT Gmail DOT Com",
+    "ana [at] shop [dot] com dot br",
+    "joao(at)gmail.com",
+    "maria arroba hotmail ponto com ponto br",
+    "joao @ gmail . com",
 ]
 
 
@@ -68,8 +118,18 @@ def test_ingestion_masks_review_text_query_and_quarantined_rows(tmp_path):
     (landing / "reviews").mkdir(parents=True)
     (landing / "events").mkdir(parents=True)
     reviews = [
-        {"user_id": "u1", "ts": "2024-03-01T10:00:00Z", "rating": 1, "text": "Broken. Mail ana@shop-mail.com or call +49 30 1234567"},
-        {"user_id": "u2", "ts": "2024-03-01T11:00:00Z", "rating": 9, "text": "my number is 0171-1234567"},  # rating out of range
+        {
+            "user_id": "u1",
+            "ts": "2024-03-01T10:00:00Z",
+            "rating": 1,
+            "text": "Broken. Mail ana@shop-mail.com or call +49 30 1234567",
+        },
+        {
+            "user_id": "u2",
+            "ts": "2024-03-01T11:00:00Z",
+            "rating": 9,
+            "text": "my number is 0171-1234567",
+        },  # rating out of range
         {"user_id": "u3", "ts": "2024-03-01T12:00:00Z", "rating": 5, "text": "Fine after 2 weeks, order 12345"},
     ]
     (landing / "reviews" / "2024-03-01.jsonl").write_text(
@@ -84,7 +144,9 @@ def test_ingestion_masks_review_text_query_and_quarantined_rows(tmp_path):
     for kind in ("reviews", "events"):
         assert ingest_partition(con, landing, SOURCES[kind], date(2024, 3, 1), now=NOW).reconciles
     assert rows(con, "SELECT user_id, text FROM raw.reviews ORDER BY 1") == [
-        ("u1", "Broken. Mail [email] or call [phone]"), ("u3", "Fine after 2 weeks, order 12345")]
+        ("u1", "Broken. Mail [email] or call [phone]"),
+        ("u3", "Fine after 2 weeks, order 12345"),
+    ]
     assert rows(con, "SELECT query FROM raw.events") == [("order for [email]",)]
     quarantined = " ".join(r for (r,) in rows(con, "SELECT raw FROM quarantine.reviews"))
     assert rows(con, "SELECT count(*) FROM quarantine.reviews") == [(2,)]
@@ -105,10 +167,17 @@ def test_review_text_never_reaches_mlflow_reports_or_exports(tmp_path):
     with data_dir_env(tmp_path):
         shop = make_shop(tmp_path, n_users=400, n_days=170, seed=5)
         landing = tmp_path / "landing"
-        user = duckdb.sql(f"SELECT user_id FROM read_csv('{landing}/users/*.csv', all_varchar=true) LIMIT 1").fetchall()[0][0]
+        user = duckdb.sql(
+            f"SELECT user_id FROM read_csv('{landing}/users/*.csv', all_varchar=true) LIMIT 1"
+        ).fetchall()[0][0]
         day = shop.days()[60]
-        planted = {"user_id": user, "ts": f"{day.isoformat()}T12:00:00Z", "rating": 1, "kind": "review",
-                   "text": f"{PLANTED_SENTENCE}. Write to {PLANTED_EMAIL} or call +44 20 7946 0958"}
+        planted = {
+            "user_id": user,
+            "ts": f"{day.isoformat()}T12:00:00Z",
+            "rating": 1,
+            "kind": "review",
+            "text": f"{PLANTED_SENTENCE}. Write to {PLANTED_EMAIL} or call +44 20 7946 0958",
+        }
         (landing / "reviews" / f"{day.isoformat()}_planted.jsonl").write_text(json.dumps(planted) + "\n")
         shop.ingest()
         shop.build()
@@ -133,5 +202,7 @@ def test_review_text_never_reaches_mlflow_reports_or_exports(tmp_path):
             "SELECT table_schema, table_name, column_name FROM information_schema.columns WHERE data_type = 'VARCHAR'"
         ).fetchall()
         for schema, table, column in text_columns:
-            hits = con.execute(f'SELECT count(*) FROM "{schema}"."{table}" WHERE "{column}" LIKE $p', {"p": f"%{PLANTED_EMAIL}%"}).fetchall()
+            hits = con.execute(
+                f'SELECT count(*) FROM "{schema}"."{table}" WHERE "{column}" LIKE $p', {"p": f"%{PLANTED_EMAIL}%"}
+            ).fetchall()
             assert hits == [(0,)], f"{schema}.{table}.{column}"

@@ -27,7 +27,9 @@ def readme_block(name: str, lang: str) -> str:
 
 
 def documented_command() -> list[str]:
-    lines = [ln for ln in readme_block("own-data-command", "bash").splitlines() if ln.strip() and not ln.startswith("#")]
+    lines = [
+        ln for ln in readme_block("own-data-command", "bash").splitlines() if ln.strip() and not ln.startswith("#")
+    ]
     assert len(lines) == 1, "the section promises one command"
     argv = shlex.split(lines[0])
     assert argv[0] == ".venv/bin/churn"
@@ -46,13 +48,15 @@ def write_export(folder: Path, header: list[str], n_users: int, n_days: int) -> 
             f"FROM read_csv('{sim}/landing/orders/*.csv', all_varchar=true)"
         ).df()
     local = orders["ts"].dt.tz_convert("Europe/Berlin")
-    export = pd.DataFrame({
-        header[0]: "C-" + orders["user_id"],
-        header[1]: "R" + orders["order_id"],
-        header[2]: local.dt.strftime("%d/%m/%Y %H:%M"),
-        header[3]: (orders["amount"] * 100).round().astype(int),
-        header[4]: orders["status"].map(STATUS_WORDS),
-    })
+    export = pd.DataFrame(
+        {
+            header[0]: "C-" + orders["user_id"],
+            header[1]: "R" + orders["order_id"],
+            header[2]: local.dt.strftime("%d/%m/%Y %H:%M"),
+            header[3]: (orders["amount"] * 100).round().astype(int),
+            header[4]: orders["status"].map(STATUS_WORDS),
+        }
+    )
     folder.mkdir(parents=True)
     export.to_csv(folder / "orders_export.csv", sep=";", index=False)
     return orders

@@ -1,6 +1,6 @@
 """The daily scoring and weekly retraining schedules, evaluated with Dagster's test contexts."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -24,7 +24,7 @@ def schedule_tick(schedule: dg.ScheduleDefinition, repo, when: datetime):
 
 
 def test_daily_schedule_scores_the_previous_day_with_the_daily_job(repo):
-    data = schedule_tick(schedule("daily_scoring_schedule"), repo, datetime(2026, 3, 15, 6, 0, tzinfo=timezone.utc))
+    data = schedule_tick(schedule("daily_scoring_schedule"), repo, datetime(2026, 3, 15, 6, 0, tzinfo=UTC))
     [request] = data.run_requests
     assert request.partition_key == "2026-03-14"
     assert request.tags["dagster/partition"] == "2026-03-14"
@@ -45,7 +45,8 @@ def test_daily_schedule_uses_the_configured_time_and_timezone(monkeypatch, repo)
     monkeypatch.setenv("CHURN_SCORE_CRON", "30 5 * * *")
     monkeypatch.setenv("CHURN_TIMEZONE", "Pacific/Auckland")
     sched = schedules.make_daily_scoring_schedule(
-        schedules.cron_from_env(schedules.SCORE_CRON_ENV, schedules.DEFAULT_SCORE_CRON), schedules.timezone_from_env(),
+        schedules.cron_from_env(schedules.SCORE_CRON_ENV, schedules.DEFAULT_SCORE_CRON),
+        schedules.timezone_from_env(),
         repo.get_job("daily_score_job").partitions_def,
     )
     assert (sched.cron_schedule, sched.execution_timezone) == ("30 5 * * *", "Pacific/Auckland")
@@ -72,7 +73,7 @@ def test_weekly_schedule_runs_the_retraining_job(repo):
     sched = schedule("weekly_retrain_schedule")
     assert sched.job_name == "retrain_job"
     assert sched.cron_schedule == "0 3 * * 0"
-    [request] = schedule_tick(sched, repo, datetime(2026, 3, 15, 3, 0, tzinfo=timezone.utc)).run_requests
+    [request] = schedule_tick(sched, repo, datetime(2026, 3, 15, 3, 0, tzinfo=UTC)).run_requests
     assert request.tags["churn/trigger"] == "weekly_retrain_schedule"
     # retraining refreshes the training set first, then trains
     job = repo.get_job("retrain_job")

@@ -7,12 +7,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_assets_tests.local_servers import HOST, free_port, model_server_args, server_env, start_server, stop_server, wait_http
+from churn_assets.defs.resources import MlflowTracking
 from churn_assets.ml.champion import Candidate, ChampionDecision
 from churn_assets.ml.models.registry import create_model
 from churn_assets.ml.reasons import NO_SINGLE_FACTOR
-from churn_assets.defs.resources import MlflowTracking
 from churn_assets.warehouse.mlflow_store import apply_decision, log_model_run
+from churn_assets_tests.local_servers import (
+    HOST,
+    free_port,
+    model_server_args,
+    server_env,
+    start_server,
+    stop_server,
+    wait_http,
+)
 from churn_assets_tests.pipeline_fixtures import data_dir_env
 
 pytestmark = pytest.mark.slow

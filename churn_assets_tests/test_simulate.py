@@ -18,11 +18,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from churn_assets.warehouse.contract import EVENT_TYPES, ORDER_STATUSES, REVIEW_KINDS, SOURCES
 from churn_assets.simulate import ShopConfig, simulate_shop
 from churn_assets.simulate import signals as S
 from churn_assets.simulate.evaluate import auc, labelled_truth, load_landing
 from churn_assets.simulate.messy import MESSY_TYPES
+from churn_assets.warehouse.contract import EVENT_TYPES, ORDER_STATUSES, REVIEW_KINDS, SOURCES
 
 SHOP = ShopConfig(n_users=4_000, n_days=150, seed=3, messy_share=0.02, review_rate=0.15)
 TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
@@ -53,7 +53,11 @@ def _tiny(tmp_path: Path, name: str, **kw) -> tuple[Path, dict]:
 
 
 def _files(out: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and p.name != "summary.json"}
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.name != "summary.json"
+    }
 
 
 # --- API, determinism -------------------------------------------------------------------------
@@ -224,7 +228,9 @@ def test_ingestion_reader_sees_the_malformed_lines(shop):
     read_files = pytest.importorskip("churn_assets.ingest.read_files")
     out, summary = shop
     for kind in ("users", "orders"):
-        n = sum(len(read_files.read_landing_file(p, SOURCES[kind]).malformed) for p in (out / "landing" / kind).iterdir())
+        n = sum(
+            len(read_files.read_landing_file(p, SOURCES[kind]).malformed) for p in (out / "landing" / kind).iterdir()
+        )
         assert n == summary["messy"][kind]["malformed"], kind
     for p in sorted((out / "landing" / "events").iterdir())[:10]:  # events are many: ten days
         read = read_files.read_landing_file(p, SOURCES["events"])

@@ -19,7 +19,9 @@ EXAMPLE_MAPPING = Path(__file__).parents[1] / "examples" / "mapping_example.yaml
 
 
 def _rejected(landing: Path, kind: str) -> dict[int, str]:
-    return {r: reason for r, reason in read_parquet(landing / "_rejected" / f"{kind}.parquet", "SELECT row, reason FROM t")}
+    return {
+        r: reason for r, reason in read_parquet(landing / "_rejected" / f"{kind}.parquet", "SELECT row, reason FROM t")
+    }
 
 
 def _ingest_reconciles(landing: Path, tmp_path: Path, report) -> duckdb.DuckDBPyConnection:
@@ -45,10 +47,26 @@ def test_online_retail_ii_invoices_become_orders(tmp_path):
     assert (orders.rows_read, orders.rows_written, orders.rows_merged, orders.rows_duplicate) == (21, 10, 5, 1)
     assert orders.rejected == {"missing customer id": 3, "Quantity is not a number": 1, "unparseable InvoiceDate": 1}
     assert orders.reconciles and report.absent == ["events", "reviews"]
-    got = {r[0]: r[1:] for r in read_parquet(
-        landing / "orders" / "*.parquet", "SELECT order_id, user_id, ts, amount, status, quantity FROM t")}
-    assert got["489434"] == ("13085", datetime(2009, 12, 1, 7, 45), "245.4", "paid", "36")  # 3 lines, '13085.0' -> 13085
-    assert got["C489449"] == ("16321", datetime(2009, 12, 1, 10, 33), "45.3", "returned", "18")  # cancellation: positive
+    got = {
+        r[0]: r[1:]
+        for r in read_parquet(
+            landing / "orders" / "*.parquet", "SELECT order_id, user_id, ts, amount, status, quantity FROM t"
+        )
+    }
+    assert got["489434"] == (
+        "13085",
+        datetime(2009, 12, 1, 7, 45),
+        "245.4",
+        "paid",
+        "36",
+    )  # 3 lines, '13085.0' -> 13085
+    assert got["C489449"] == (
+        "16321",
+        datetime(2009, 12, 1, 10, 33),
+        "45.3",
+        "returned",
+        "18",
+    )  # cancellation: positive
     assert got["500100"][1] == datetime(2010, 6, 15, 13, 0)  # UK summer time -> UTC
     assert got["537001"][1:3] == (datetime(2010, 12, 1, 8, 26), "35.64")  # US-style date of the older export
     assert "489450" not in got and "A506401" not in got
@@ -56,31 +74,55 @@ def test_online_retail_ii_invoices_become_orders(tmp_path):
     assert rejected[10] == rejected[11] == rejected[13] == "missing customer id"
     assert "duplicate: invoice already read from an earlier file" in rejected.values()
     users = dict(read_parquet(landing / "users" / "*.parquet", "SELECT user_id, region FROM t"))
-    assert users == {"13085": "United Kingdom", "13078": "United Kingdom", "16321": "Australia",
-                     "17850": "United Kingdom", "12680": "France"}
+    assert users == {
+        "13085": "United Kingdom",
+        "13078": "United Kingdom",
+        "16321": "Australia",
+        "17850": "United Kingdom",
+        "12680": "France",
+    }
     con = _ingest_reconciles(landing, tmp_path, report)
-    assert rows(con, "SELECT count(*), sum(amount) FILTER (WHERE status = 'paid') FROM raw.orders") == [(10, pytest.approx(527.19))]
+    assert rows(con, "SELECT count(*), sum(amount) FILTER (WHERE status = 'paid') FROM raw.orders") == [
+        (10, pytest.approx(527.19))
+    ]
 
 
 def test_olist_keys_users_by_customer_unique_id(tmp_path):
     landing = tmp_path / "landing"
     report = prepare_landing(FIXTURES / "olist", landing, source="olist")
     assert report.kinds["orders"].rejected == {
-        "customer_id not in olist_customers_dataset": 1, "unparseable order_purchase_timestamp": 1}
-    assert report.kinds["reviews"].rejected == {"order_id not in olist_orders_dataset": 1, "the review's order was set aside": 1}
+        "customer_id not in olist_customers_dataset": 1,
+        "unparseable order_purchase_timestamp": 1,
+    }
+    assert report.kinds["reviews"].rejected == {
+        "order_id not in olist_orders_dataset": 1,
+        "the review's order was set aside": 1,
+    }
     assert report.reconciles and report.absent == ["events"]
-    got = {r[0]: r[1:] for r in read_parquet(
-        landing / "orders" / "*.parquet", "SELECT order_id, user_id, ts, amount, status, quantity, category, delivery_days FROM t")}
+    got = {
+        r[0]: r[1:]
+        for r in read_parquet(
+            landing / "orders" / "*.parquet",
+            "SELECT order_id, user_id, ts, amount, status, quantity, category, delivery_days FROM t",
+        )
+    }
     first, second = got["e481f51cbdc54678b7cc49136f2d6af7"], got["53cdb2fc8bc7dce0b6741e2150273451"]
     # two customer_ids of one person: one user with two orders
     assert first[0] == second[0] == "861eff4711a542e4b93843c6dd7febb0"
     assert first[1] == datetime(2017, 10, 2, 13, 56, 33)  # Sao Paulo (UTC-3) -> UTC
-    assert got["949d5b44dbf5de918fe9c16f97b45f8a"][1] == datetime(2017, 11, 18, 21, 28, 6)  # Brazilian summer time, UTC-2
+    assert got["949d5b44dbf5de918fe9c16f97b45f8a"][1] == datetime(
+        2017, 11, 18, 21, 28, 6
+    )  # Brazilian summer time, UTC-2
     assert first[2:6] == ("38.71", "paid", "1", "housewares")  # payments summed; category in English
     assert float(first[6]) == pytest.approx(8.437, abs=1e-3)  # delivered 8.44 days after purchase
     assert second[3:5] == ("paid", "2")
     assert got["47770eb9100c2d0c44946d9cf07ec65d"][3] == "cancelled"
-    assert got["949d5b44dbf5de918fe9c16f97b45f8a"][2:6] == ("72.2", "paid", "1", "pet_shop")  # no payment: items + freight
+    assert got["949d5b44dbf5de918fe9c16f97b45f8a"][2:6] == (
+        "72.2",
+        "paid",
+        "1",
+        "pet_shop",
+    )  # no payment: items + freight
     assert got["ad21c59c0840e6cb83a9ceb5573f8159"][3] == "cancelled"  # unavailable
     users = read_parquet(landing / "users" / "*.parquet", "SELECT user_id, signup_ts, region FROM t ORDER BY 1")
     assert len(users) == 4 and ("861eff4711a542e4b93843c6dd7febb0", datetime(2017, 10, 2, 13, 56, 33), "SP") in users
@@ -103,7 +145,9 @@ def test_retailrocket_events_and_transactions(tmp_path):
     assert report.absent == ["users", "reviews"]
     got = read_parquet(landing / "events" / "*.parquet", "SELECT event_type, count(*) FROM t GROUP BY 1 ORDER BY 1")
     assert got == [("add_to_cart", 2), ("page_view", 4), ("purchase", 4)]
-    first = read_parquet(landing / "events" / "*.parquet", "SELECT ts FROM t WHERE user_id = '257597' ORDER BY ts LIMIT 1")
+    first = read_parquet(
+        landing / "events" / "*.parquet", "SELECT ts FROM t WHERE user_id = '257597' ORDER BY ts LIMIT 1"
+    )
     assert first == [(datetime(2015, 6, 2, 5, 2, 12, 117000),)]  # epoch milliseconds
     got = read_parquet(landing / "orders" / "*.parquet", "SELECT order_id, user_id, amount, quantity FROM t ORDER BY 1")
     assert got == [("17167", "287857", "0", "1"), ("9765", "257597", "0", "2")]
@@ -121,8 +165,13 @@ def test_example_mapping_file(tmp_path):
     assert (orders.rows_read, orders.rows_written) == (8, 7)
     assert orders.rejected == {"unparseable timestamp in ts (expected format %d/%m/%Y %H:%M)": 1}
     assert _rejected(landing, "orders") == {6: "unparseable timestamp in ts (expected format %d/%m/%Y %H:%M)"}
-    got = {r[0]: r[1:] for r in read_parquet(
-        landing / "orders" / "*.parquet", "SELECT order_id, user_id, ts, amount, status, quantity, category, discount FROM t")}
+    got = {
+        r[0]: r[1:]
+        for r in read_parquet(
+            landing / "orders" / "*.parquet",
+            "SELECT order_id, user_id, ts, amount, status, quantity, category, discount FROM t",
+        )
+    }
     assert got["A-1001"] == ("C-17", datetime(2024, 1, 3, 8, 15), "25.99", "paid", "2", "Garden", "0")  # CET, cents
     assert got["A-1002"][3] == "paid"  # 'Completed': values compare lower-case
     assert got["A-1003"][1:4] == (datetime(2024, 1, 3, 23, 30), "99.0", "cancelled")  # Berlin midnight: UTC day before
@@ -142,16 +191,20 @@ def test_contract_named_files_in_every_format(tmp_path):
     src = tmp_path / "export"
     (src / "reviews").mkdir(parents=True)
     with gzip.open(src / "orders.csv.gz", "wt") as fh:
-        fh.write("USER_ID,order_id,ts,amount,status\n"  # column names are case-insensitive
-                 "u1,o1,2024-03-01T10:00:00+01:00,10,paid\nu2,o2,1709290800,20.5,cancelled\nu1,o3,2024-03-02 08:00,5,paid\n")
+        fh.write(
+            "USER_ID,order_id,ts,amount,status\n"  # column names are case-insensitive
+            "u1,o1,2024-03-01T10:00:00+01:00,10,paid\nu2,o2,1709290800,20.5,cancelled\nu1,o3,2024-03-02 08:00,5,paid\n"
+        )
     duckdb.sql(
         "COPY (SELECT * FROM (VALUES ('u1', TIMESTAMPTZ '2024-02-01 12:00:00+00', 'north'), "
         "('u2', TIMESTAMPTZ '2024-02-02 12:00:00+00', 'south')) AS t(user_id, signup_ts, region)) "
         f"TO '{src / 'users.parquet'}' (FORMAT parquet)"
     )
     (src / "events.jsonl").write_text(
-        json.dumps({"user_id": "u1", "ts": "2024-03-01T09:00:00Z", "event_type": "page_view", "item_id": 7}) + "\n"
-        + json.dumps({"user_id": "u2", "ts": "2024-03-01T09:05:00Z", "event_type": "search", "query": "red shoes"}) + "\n"
+        json.dumps({"user_id": "u1", "ts": "2024-03-01T09:00:00Z", "event_type": "page_view", "item_id": 7})
+        + "\n"
+        + json.dumps({"user_id": "u2", "ts": "2024-03-01T09:05:00Z", "event_type": "search", "query": "red shoes"})
+        + "\n"
     )
     (src / "reviews" / "march.csv").write_text("user_id,ts,rating,text\nu1,2024-03-03 12:00,5,Great\n")
     landing = tmp_path / "landing"
@@ -160,7 +213,11 @@ def test_contract_named_files_in_every_format(tmp_path):
     assert {k: v.rows_written for k, v in report.kinds.items()} == {"users": 2, "orders": 3, "events": 2, "reviews": 1}
     assert sorted(p.name for p in (landing / "orders").iterdir()) == ["2024-03-01.parquet", "2024-03-02.parquet"]
     got = read_parquet(landing / "orders" / "*.parquet", "SELECT order_id, ts FROM t ORDER BY 1")
-    assert got == [("o1", datetime(2024, 3, 1, 9, 0)), ("o2", datetime(2024, 3, 1, 11, 0)), ("o3", datetime(2024, 3, 2, 8, 0))]
+    assert got == [
+        ("o1", datetime(2024, 3, 1, 9, 0)),
+        ("o2", datetime(2024, 3, 1, 11, 0)),
+        ("o3", datetime(2024, 3, 2, 8, 0)),
+    ]
     con = _ingest_reconciles(landing, tmp_path, report)
     assert rows(con, "SELECT count(*) FROM quarantine.orders") == [(0,)]
     assert rows(con, "SELECT item_id FROM raw.events WHERE event_type = 'page_view'") == [("7",)]
@@ -215,9 +272,12 @@ def test_toml_mapping_with_several_kinds(tmp_path):
     src = tmp_path / "export"
     src.mkdir()
     (src / "sales.csv").write_text(
-        "buyer|ref|when|total|state\nb1|r1|1709290800000|1.234,50|ok\nb2|r2|1709377200000|12,00|storno\n")
+        "buyer|ref|when|total|state\nb1|r1|1709290800000|1.234,50|ok\nb2|r2|1709377200000|12,00|storno\n"
+    )
     (src / "people.csv").write_text("id,joined\nb1,01.02.2024\nb2,2024-02-03\n")
-    (src / "feedback.jsonl").write_text(json.dumps({"who": "b1", "at": "2024-03-02T08:00:00Z", "stars": 2, "says": "slow"}) + "\n")
+    (src / "feedback.jsonl").write_text(
+        json.dumps({"who": "b1", "at": "2024-03-02T08:00:00Z", "stars": 2, "says": "slow"}) + "\n"
+    )
     mapping = tmp_path / "map.toml"
     mapping.write_text(
         '[orders]\nfile = "sales.csv"\ntimestamp_format = "epoch_ms"\ndecimal_comma = true\n'
@@ -232,10 +292,16 @@ def test_toml_mapping_with_several_kinds(tmp_path):
     report = prepare_landing(src, tmp_path / "landing", mapping=mapping)
     assert report.absent == ["events"] and report.reconciles
     landing = tmp_path / "landing"
-    assert read_parquet(landing / "orders" / "*.parquet", "SELECT order_id, ts, amount, status, category FROM t ORDER BY 1") == [
-        ("r1", datetime(2024, 3, 1, 11, 0), "1234.5", "paid", "all"), ("r2", datetime(2024, 3, 2, 11, 0), "12.0", "cancelled", "all")]
+    assert read_parquet(
+        landing / "orders" / "*.parquet", "SELECT order_id, ts, amount, status, category FROM t ORDER BY 1"
+    ) == [
+        ("r1", datetime(2024, 3, 1, 11, 0), "1234.5", "paid", "all"),
+        ("r2", datetime(2024, 3, 2, 11, 0), "12.0", "cancelled", "all"),
+    ]
     assert read_parquet(landing / "users" / "*.parquet", "SELECT user_id, signup_ts, channel FROM t ORDER BY 1") == [
-        ("b1", datetime(2024, 1, 31, 23, 0), "shop"), ("b2", datetime(2024, 2, 2, 23, 0), "shop")]  # Vienna midnight
+        ("b1", datetime(2024, 1, 31, 23, 0), "shop"),
+        ("b2", datetime(2024, 2, 2, 23, 0), "shop"),
+    ]  # Vienna midnight
     con = _ingest_reconciles(landing, tmp_path, report)
     assert rows(con, "SELECT user_id, rating, text FROM raw.reviews") == [("b1", 2, "slow")]
     assert rows(con, "SELECT count(*) FROM quarantine.orders") == [(0,)]
@@ -277,22 +343,25 @@ def test_online_retail_ii_from_parquet_with_native_types(tmp_path):
     duckdb.sql(
         "COPY (SELECT Invoice, StockCode, Description, CAST(Quantity AS BIGINT) AS Quantity, "
         "CAST(InvoiceDate AS TIMESTAMP) AS InvoiceDate, CAST(Price AS DOUBLE) AS Price, "
-        "CAST(\"Customer ID\" AS DOUBLE) AS \"Customer ID\", Country "
+        'CAST("Customer ID" AS DOUBLE) AS "Customer ID", Country '
         f"FROM read_csv('{sheet}', all_varchar = true) WHERE Quantity <> 'two' AND InvoiceDate NOT LIKE '16/%') "
         f"TO '{src / 'online_retail_II.parquet'}' (FORMAT parquet)"
     )
     landing = tmp_path / "landing"
     report = prepare_landing(src, landing, source="online_retail_ii")
     assert report.kinds["orders"].rejected == {"missing customer id": 3}
-    got = {r[0]: r[1:] for r in read_parquet(landing / "orders" / "*.parquet", "SELECT order_id, user_id, ts, amount FROM t")}
+    got = {
+        r[0]: r[1:]
+        for r in read_parquet(landing / "orders" / "*.parquet", "SELECT order_id, user_id, ts, amount FROM t")
+    }
     assert got["489434"] == ("13085", datetime(2009, 12, 1, 7, 45), "245.4")
     assert got["500100"][1] == datetime(2010, 6, 15, 13, 0)  # a naive Parquet timestamp is UK time too
 
 
 def test_landing_files_accept_epoch_seconds_and_milliseconds(tmp_path):
     """Hand-written landing files: the ingestion reads epoch seconds and milliseconds as UTC too."""
-    from churn_assets.warehouse.contract import SOURCES as CONTRACT
     from churn_assets.ingest.store import ensure_tables, ingest_partition
+    from churn_assets.warehouse.contract import SOURCES as CONTRACT
     from churn_assets_tests.source_helpers import NOW
 
     folder = tmp_path / "landing" / "events"
@@ -303,4 +372,6 @@ def test_landing_files_accept_epoch_seconds_and_milliseconds(tmp_path):
         ensure_tables(con, spec)
     assert ingest_partition(con, tmp_path / "landing", CONTRACT["events"], date(2015, 6, 2), now=NOW).accepted == 2
     assert rows(con, "SELECT user_id, ts FROM raw.events ORDER BY 1") == [
-        ("v1", datetime(2015, 6, 2, 5, 2, 12, 117000)), ("v2", datetime(2015, 6, 2, 5, 2, 12))]
+        ("v1", datetime(2015, 6, 2, 5, 2, 12, 117000)),
+        ("v2", datetime(2015, 6, 2, 5, 2, 12)),
+    ]

@@ -76,7 +76,9 @@ def test_churn_labels_for_hand_made_cases(con):
     # 2024-04-07 + 30 <= 2024-05-12 is labelled; from 2024-04-14 the horizon runs past the data
     dates = {r[0] for r in con.execute("SELECT DISTINCT as_of_date FROM labels.churn_labels").fetchall()}
     assert max(dates) == date(2024, 4, 7)
-    assert con.execute("SELECT count(*) FROM labels.churn_labels WHERE as_of_date >= DATE '2024-04-14'").fetchone()[0] == 0
+    assert (
+        con.execute("SELECT count(*) FROM labels.churn_labels WHERE as_of_date >= DATE '2024-04-14'").fetchone()[0] == 0
+    )
 
 
 def test_staging_deduplicates_rows_delivered_twice(con):
@@ -95,12 +97,24 @@ def test_activity_window_counts(con):
     r = row(con, "features.user_activity", "u1")
     expected = {
         # 7 days: s6 (age 0), s1 (1), s2 (3), s3 (6); 30 days adds the session-less day (16) and s4 (21); 90 adds s5 (40)
-        "logins_7d": 2, "logins_30d": 4, "logins_90d": 5,
-        "sessions_7d": 4, "sessions_30d": 6, "sessions_90d": 7,
-        "page_views_7d": 4, "page_views_30d": 7, "page_views_90d": 8,
-        "clicks_7d": 1, "clicks_30d": 1, "clicks_90d": 1,
-        "searches_7d": 3, "searches_30d": 5, "searches_90d": 5,
-        "add_to_cart_7d": 1, "add_to_cart_30d": 1, "add_to_cart_90d": 1,
+        "logins_7d": 2,
+        "logins_30d": 4,
+        "logins_90d": 5,
+        "sessions_7d": 4,
+        "sessions_30d": 6,
+        "sessions_90d": 7,
+        "page_views_7d": 4,
+        "page_views_30d": 7,
+        "page_views_90d": 8,
+        "clicks_7d": 1,
+        "clicks_30d": 1,
+        "clicks_90d": 1,
+        "searches_7d": 3,
+        "searches_30d": 5,
+        "searches_90d": 5,
+        "add_to_cart_7d": 1,
+        "add_to_cart_30d": 1,
+        "add_to_cart_90d": 1,
         "days_since_last_event": 0,
         "events_total": 20,  # the 2024-04-01 and 2024-04-02 events are in the future
     }
@@ -126,7 +140,11 @@ def test_visit_habits_and_visits_after_the_last_complaint(con):
     r = row(con, "features.user_activity", "u1")
     # sessions s6, s1, s2, s3 within 14 days; 7 sessions on 7 visit days, the first (s5) 40 days back
     assert {k: int(r[k]) for k in ("sessions_14d", "sessions_total", "visit_days_total", "days_since_first_event")} == {
-        "sessions_14d": 4, "sessions_total": 7, "visit_days_total": 7, "days_since_first_event": 40}
+        "sessions_14d": 4,
+        "sessions_total": 7,
+        "visit_days_total": 7,
+        "days_since_first_event": 40,
+    }
     assert r["sessions_per_day"] == pytest.approx(7 / 41)
     assert r["visit_recency_over_typical_gap"] == 0  # visited on the as-of day
     # last complaint in 30 days: 03-22; later days: s3 (1 search), s2 (1 search), s1 (1 search, 1 cart), s6
@@ -136,7 +154,11 @@ def test_visit_habits_and_visits_after_the_last_complaint(con):
     assert (later["sessions_total"], later["visit_days_total"], later["days_since_first_event"]) == (8, 9, 47)
     assert later["visit_recency_over_typical_gap"] == pytest.approx(5 * 9 / 48)
     # the 04-05 complaint was followed by no visit at all
-    assert (later["sessions_after_complaint"], later["searches_after_complaint"], later["add_to_cart_after_complaint"]) == (0, 0, 0)
+    assert (
+        later["sessions_after_complaint"],
+        later["searches_after_complaint"],
+        later["add_to_cart_after_complaint"],
+    ) == (0, 0, 0)
     u2 = row(con, "features.user_activity", "u2")  # no events, no complaint
     assert u2["sessions_total"] == 0 and pd.isna(u2["sessions_per_day"]) and pd.isna(u2["sessions_after_complaint"])
 
@@ -227,12 +249,18 @@ def test_review_stats(con):
 def test_profile(con):
     p = {u: row(con, "features.user_profile", u) for u in ("u1", "u2", "u3", "u5")}
     assert (p["u1"]["tenure_days"], p["u1"]["region"], p["u1"]["channel"], p["u1"]["membership"]) == (
-        304, "north", "ads", "gold",
+        304,
+        "north",
+        "ads",
+        "gold",
     )
     assert (p["u2"]["tenure_days"], p["u2"]["region"], p["u2"]["membership"]) == (16, "unknown", "none")
     # u3 has no users row: tenure from the first order
     assert (p["u3"]["tenure_days"], p["u3"]["tenure_source"], p["u3"]["region"], p["u3"]["has_profile"]) == (
-        71, "first_order", "unknown", 0,
+        71,
+        "first_order",
+        "unknown",
+        0,
     )
 
 
@@ -240,10 +268,10 @@ def test_tags(con):
     cols = ["tag_high_frequency", "tag_loyal", "tag_low_frequency", "tag_new", "tag_dormant"]
     got = frame(con, "marts.user_features", AS_OF).set_index("user_id")[cols].astype(int).to_dict("index")
     assert got == {
-        "u1": dict(zip(cols, (1, 1, 0, 0, 0))),  # 5 orders in 90 days, tenure 304, 6 orders
-        "u2": dict(zip(cols, (0, 0, 0, 1, 0))),  # tenure 16
-        "u3": dict(zip(cols, (0, 0, 1, 0, 1))),  # 1 order, 71 days ago
-        "u5": dict(zip(cols, (0, 0, 1, 0, 1))),  # 1 order, 89 days ago
+        "u1": dict(zip(cols, (1, 1, 0, 0, 0), strict=False)),  # 5 orders in 90 days, tenure 304, 6 orders
+        "u2": dict(zip(cols, (0, 0, 0, 1, 0), strict=False)),  # tenure 16
+        "u3": dict(zip(cols, (0, 0, 1, 0, 1), strict=False)),  # 1 order, 71 days ago
+        "u5": dict(zip(cols, (0, 0, 1, 0, 1), strict=False)),  # 1 order, 89 days ago
     }
 
 
@@ -273,21 +301,42 @@ def test_no_leakage_from_rows_after_the_as_of_date():
     build_models(con)
     before = {t: frame(con, t, AS_OF) for t in ("intermediate.active_users", *FEATURE_TABLES)}
     # rows dated after AS_OF (but before the last data day, so the as-of grid stays the same)
-    insert_rows(con, "users", [{"user_id": "u3", "signup_ts": "2024-04-05 08:00", "region": "west", "membership": "gold"}])
-    insert_rows(con, "orders", [
-        {"user_id": "u2", "order_id": "o22", "ts": "2024-04-01 00:00", "amount": 99.0, "status": "paid", "category": "toys"},
-        {"user_id": "u5", "order_id": "o51", "ts": "2024-04-03 12:00", "amount": 10.0, "status": "refunded"},
-        {"user_id": "u7", "order_id": "o70", "ts": "2024-04-02 12:00", "amount": 10.0, "status": "paid"},
-    ])
-    insert_rows(con, "events", [
-        {"user_id": "u1", "session_id": "s6", "ts": "2024-04-01 00:40", "event_type": "search"},
-        {"user_id": "u2", "session_id": "x1", "ts": "2024-04-01 00:00", "event_type": "login"},
-        {"user_id": "u5", "session_id": "x2", "ts": "2024-04-09 10:00", "event_type": "add_to_cart"},
-    ])
-    insert_rows(con, "reviews", [
-        {"user_id": "u1", "ts": "2024-04-01 00:00", "rating": 1, "text": "awful", "kind": "complaint"},
-        {"user_id": "u5", "ts": "2024-04-02 10:00", "rating": 2, "text": "meh", "kind": "review"},
-    ])
+    insert_rows(
+        con, "users", [{"user_id": "u3", "signup_ts": "2024-04-05 08:00", "region": "west", "membership": "gold"}]
+    )
+    insert_rows(
+        con,
+        "orders",
+        [
+            {
+                "user_id": "u2",
+                "order_id": "o22",
+                "ts": "2024-04-01 00:00",
+                "amount": 99.0,
+                "status": "paid",
+                "category": "toys",
+            },
+            {"user_id": "u5", "order_id": "o51", "ts": "2024-04-03 12:00", "amount": 10.0, "status": "refunded"},
+            {"user_id": "u7", "order_id": "o70", "ts": "2024-04-02 12:00", "amount": 10.0, "status": "paid"},
+        ],
+    )
+    insert_rows(
+        con,
+        "events",
+        [
+            {"user_id": "u1", "session_id": "s6", "ts": "2024-04-01 00:40", "event_type": "search"},
+            {"user_id": "u2", "session_id": "x1", "ts": "2024-04-01 00:00", "event_type": "login"},
+            {"user_id": "u5", "session_id": "x2", "ts": "2024-04-09 10:00", "event_type": "add_to_cart"},
+        ],
+    )
+    insert_rows(
+        con,
+        "reviews",
+        [
+            {"user_id": "u1", "ts": "2024-04-01 00:00", "rating": 1, "text": "awful", "kind": "complaint"},
+            {"user_id": "u5", "ts": "2024-04-02 10:00", "rating": 2, "text": "meh", "kind": "review"},
+        ],
+    )
     build_models(con)
     for table, df in before.items():
         pd.testing.assert_frame_equal(frame(con, table, AS_OF), df, obj=table)
@@ -303,14 +352,31 @@ def test_neutral_features_without_events_reviews_and_users():
     mart = frame(con, "marts.user_features", AS_OF).set_index("user_id")
     assert list(mart.index) == ["u1", "u2", "u3", "u5"]
     zero = [
-        "logins_7d", "sessions_30d", "page_views_90d", "clicks_30d", "searches_7d", "add_to_cart_90d",
-        "searches_without_purchase_30d", "events_total", "reviews_90d", "negative_share_90d", "complaints_30d",
-        "complaints_90d", "questions_90d", "reviews_total", "has_profile",
+        "logins_7d",
+        "sessions_30d",
+        "page_views_90d",
+        "clicks_30d",
+        "searches_7d",
+        "add_to_cart_90d",
+        "searches_without_purchase_30d",
+        "events_total",
+        "reviews_90d",
+        "negative_share_90d",
+        "complaints_30d",
+        "complaints_90d",
+        "questions_90d",
+        "reviews_total",
+        "has_profile",
     ]
     assert (mart[zero] == 0).all().all()
     null = [
-        "avg_session_minutes_30d", "sessions_trend_7_30", "page_views_trend_7_30", "days_since_last_event",
-        "rating_mean_90d", "rating_min_90d", "days_since_last_complaint",
+        "avg_session_minutes_30d",
+        "sessions_trend_7_30",
+        "page_views_trend_7_30",
+        "days_since_last_event",
+        "rating_mean_90d",
+        "rating_min_90d",
+        "days_since_last_complaint",
     ]
     assert mart[null].isna().all().all()
     assert set(mart["region"]) == set(mart["channel"]) == {"unknown"} and set(mart["membership"]) == {"none"}

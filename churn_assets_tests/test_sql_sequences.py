@@ -9,23 +9,53 @@ AS_OF = date(2024, 3, 31)
 
 def shop():
     con = empty_db()
-    insert_rows(con, "orders", [  # another customer spans the data window: as-of dates end on 2024-03-31
-        {"user_id": "u9", "order_id": "o-first", "ts": "2024-01-01 10:00", "amount": 1.0},
-        {"user_id": "u9", "order_id": "o-last", "ts": "2024-03-31 10:00", "amount": 1.0},
-    ])
-    insert_rows(con, "orders", [
-        {"user_id": "u1", "order_id": "o1", "ts": "2024-03-01 10:00", "amount": 30.0, "status": "paid",
-         "category": "home", "delivery_days": 9.0},
-        {"user_id": "u1", "order_id": "o2", "ts": "2024-03-20 10:00", "amount": 7.0, "status": "refunded",
-         "category": "books", "delivery_days": 2.0},
-    ])
-    insert_rows(con, "events", [
-        {"user_id": "u1", "ts": "2024-03-25 08:00", "event_type": "login"},
-        {"user_id": "u1", "ts": "2024-03-25 08:10", "event_type": "search"},
-    ])
-    insert_rows(con, "reviews", [
-        {"user_id": "u1", "ts": "2024-03-26 09:00", "rating": None, "text": "where is it", "kind": "complaint"},
-    ])
+    insert_rows(
+        con,
+        "orders",
+        [  # another customer spans the data window: as-of dates end on 2024-03-31
+            {"user_id": "u9", "order_id": "o-first", "ts": "2024-01-01 10:00", "amount": 1.0},
+            {"user_id": "u9", "order_id": "o-last", "ts": "2024-03-31 10:00", "amount": 1.0},
+        ],
+    )
+    insert_rows(
+        con,
+        "orders",
+        [
+            {
+                "user_id": "u1",
+                "order_id": "o1",
+                "ts": "2024-03-01 10:00",
+                "amount": 30.0,
+                "status": "paid",
+                "category": "home",
+                "delivery_days": 9.0,
+            },
+            {
+                "user_id": "u1",
+                "order_id": "o2",
+                "ts": "2024-03-20 10:00",
+                "amount": 7.0,
+                "status": "refunded",
+                "category": "books",
+                "delivery_days": 2.0,
+            },
+        ],
+    )
+    insert_rows(
+        con,
+        "events",
+        [
+            {"user_id": "u1", "ts": "2024-03-25 08:00", "event_type": "login"},
+            {"user_id": "u1", "ts": "2024-03-25 08:10", "event_type": "search"},
+        ],
+    )
+    insert_rows(
+        con,
+        "reviews",
+        [
+            {"user_id": "u1", "ts": "2024-03-26 09:00", "rating": None, "text": "where is it", "kind": "complaint"},
+        ],
+    )
     return con
 
 
@@ -34,13 +64,23 @@ def test_tokens_in_time_order_with_gap_and_bucket_tokens():
     build_models(con)
     tokens = row(con, "features.user_event_tokens", "u1", AS_OF)["event_tokens"].split()
     assert tokens == [
-        "order_paid", "amt_4", "cat_home",          # 30 -> floor(log2(31)) = 4
-        "gap_w1", "delivered_late",                  # delivered 9 days later (> 5: late)
-        "gap_w1", "order_refunded", "amt_3", "cat_books",
-        "gap_d1", "delivered",
-        "gap_d1", "login", "search",                 # 10 minutes apart: no gap token
-        "gap_d1", "complaint",
-        "now_d3",                                    # 5 days from the complaint to the end of the as-of day
+        "order_paid",
+        "amt_4",
+        "cat_home",  # 30 -> floor(log2(31)) = 4
+        "gap_w1",
+        "delivered_late",  # delivered 9 days later (> 5: late)
+        "gap_w1",
+        "order_refunded",
+        "amt_3",
+        "cat_books",
+        "gap_d1",
+        "delivered",
+        "gap_d1",
+        "login",
+        "search",  # 10 minutes apart: no gap token
+        "gap_d1",
+        "complaint",
+        "now_d3",  # 5 days from the complaint to the end of the as-of day
     ]
 
 
@@ -96,7 +136,9 @@ def test_the_token_asset_notes_why_its_table_is_empty(tmp_path):
         orders_only.execute(f"CREATE TABLE warehouse.{key} AS SELECT * FROM {key}")
     orders_only.execute("DETACH warehouse")
     asset = next(a for a in sql_assets if a.key == dg.AssetKey(["features", "user_event_tokens"]))
-    result = dg.materialize([asset], resources={"duckdb": DuckDBWarehouse(path=str(db)), "settings": PipelineSettings()})
+    result = dg.materialize(
+        [asset], resources={"duckdb": DuckDBWarehouse(path=str(db)), "settings": PipelineSettings()}
+    )
     assert result.success
     meta = result.asset_materializations_for_node("features__user_event_tokens")[0].metadata
     assert meta["dagster/row_count"].value == 0

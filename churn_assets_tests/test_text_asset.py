@@ -8,10 +8,10 @@ import duckdb
 import pytest
 
 from churn_assets.defs.assets.text import new_review_scores, review_negativity, time_holdout
-from churn_assets.warehouse.contract import SOURCES
+from churn_assets.defs.resources import DataDirectory, DuckDBWarehouse, MlflowTracking
 from churn_assets.ingest.store import ensure_tables
 from churn_assets.ml.text import ReviewSentimentModel
-from churn_assets.defs.resources import DataDirectory, DuckDBWarehouse, MlflowTracking
+from churn_assets.warehouse.contract import SOURCES
 from churn_assets.warehouse.scoring_features import point_in_time_features
 from churn_assets.warehouse.sql_project import load_models, run_model
 from churn_assets_tests.pipeline_fixtures import SMALL_TEXT_MODEL, data_dir_env, make_shop, run_job
@@ -111,9 +111,9 @@ def test_daily_run_scores_a_complaint_that_arrived_after_training(tmp_path):
         )
         day = shop.days()[-1]
         # a customer with a recent paid order, who complains on the scored day
-        user = shop.query(
-            "SELECT user_id FROM staging.orders WHERE status = 'paid' ORDER BY ts DESC, user_id LIMIT 1"
-        )["user_id"][0]
+        user = shop.query("SELECT user_id FROM staging.orders WHERE status = 'paid' ORDER BY ts DESC, user_id LIMIT 1")[
+            "user_id"
+        ][0]
         with duckdb.connect(str(shop.db)) as con:
             add_raw_review(con, user, datetime.combine(day, time(9, 30)), None, COMPLAINT, "complaint")
 
@@ -141,8 +141,12 @@ def test_daily_run_scores_a_complaint_that_arrived_after_training(tmp_path):
         assert shop.listed(day) > 0
 
         # nothing left to score: a second run adds no row
-        again = dg.materialize([new_review_scores], resources={
-            "duckdb": DuckDBWarehouse(path=str(shop.db)), "data_dir": DataDirectory(path=str(shop.base)),
-        })
+        again = dg.materialize(
+            [new_review_scores],
+            resources={
+                "duckdb": DuckDBWarehouse(path=str(shop.db)),
+                "data_dir": DataDirectory(path=str(shop.base)),
+            },
+        )
         assert again.asset_materializations_for_node("ml__new_review_scores")[0].metadata["new_reviews"].value == 0
         assert len(shop.query("SELECT * FROM ml.review_negativity")) == len(after)

@@ -47,10 +47,14 @@ def kill_session(sid: int, timeout_s: float = 30) -> None:
 def test_a_term_to_ui_sh_stops_dagster_dev_and_mlflow_with_all_their_processes(tmp_path):
     base = tmp_path / "data"
     dagster_port, mlflow_port = free_port(), free_port()
-    env = server_env({
-        "CHURN_DATA_DIR": str(base), "DAGSTER_HOME": str(base / "dagster_home"),
-        "DAGSTER_PORT": str(dagster_port), "MLFLOW_PORT": str(mlflow_port),
-    })
+    env = server_env(
+        {
+            "CHURN_DATA_DIR": str(base),
+            "DAGSTER_HOME": str(base / "dagster_home"),
+            "DAGSTER_PORT": str(dagster_port),
+            "MLFLOW_PORT": str(mlflow_port),
+        }
+    )
     log = tmp_path / "ui.log"
     # a new session: every process the script starts, in whatever process group, keeps its session id
     script = start_server(["bash", str(REPO / "scripts" / "ui.sh")], env, log, cwd=tmp_path)

@@ -24,14 +24,22 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 # light imports only (the heavy ones happen inside the functions): `churn --help` stays quick
 from churn_assets.app.data_dir import (
-    DataDirError, DataSpan, check_orders_accepted, check_span, check_training_history, ingest_plan, latest_day,
-    prepare_landing_files, resolve_data_dir,
+    DataDirError,
+    DataSpan,
+    check_orders_accepted,
+    check_span,
+    check_training_history,
+    ingest_plan,
+    latest_day,
+    prepare_landing_files,
+    resolve_data_dir,
 )
 from churn_assets.app.job_runner import CliError, Runner, exclusive, log, merge_config, settings_config
 
@@ -84,9 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="{simulate,run,score}", required=True)
 
-    sim = sub.add_parser("simulate", help="write a simulated shop in the landing layout",
-                         description="Write a simulated shop (users, orders, events, reviews) to DIR/landing, "
-                         "with the simulator's ground truth in DIR/truth.")
+    sim = sub.add_parser(
+        "simulate",
+        help="write a simulated shop in the landing layout",
+        description="Write a simulated shop (users, orders, events, reviews) to DIR/landing, "
+        "with the simulator's ground truth in DIR/truth.",
+    )
     sim.add_argument("--users", type=_positive, default=2000, help="customers (default 2000)")
     sim.add_argument("--days", type=_positive, default=200, help="days of history (default 200)")
     sim.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
@@ -94,43 +105,89 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", type=Path, required=True, help="data directory to write")
 
     def data_options(p: argparse.ArgumentParser, required_dir: bool) -> None:
-        p.add_argument("--data-dir", type=Path, required=required_dir, default=None,
-                       help="the shop's data directory: landing/<kind>/YYYY-MM-DD.* files, or an export to "
-                       "prepare with --source / --mapping" + ("" if required_dir else " (default: $CHURN_DATA_DIR or ./data)"))
-        p.add_argument("--as-of", type=_as_of, required=True,
-                       help="YYYY-MM-DD: the day to score; no later data is read. `latest`: the newest day with orders")
+        p.add_argument(
+            "--data-dir",
+            type=Path,
+            required=required_dir,
+            default=None,
+            help="the shop's data directory: landing/<kind>/YYYY-MM-DD.* files, or an export to "
+            "prepare with --source / --mapping" + ("" if required_dir else " (default: $CHURN_DATA_DIR or ./data)"),
+        )
+        p.add_argument(
+            "--as-of",
+            type=_as_of,
+            required=True,
+            help="YYYY-MM-DD: the day to score; no later data is read. `latest`: the newest day with orders",
+        )
         how = p.add_mutually_exclusive_group()
-        how.add_argument("--source", default=None,
-                         help="prepare the landing files from a known export layout (contract, online_retail_ii, olist, retailrocket)")
-        how.add_argument("--mapping", type=Path, default=None,
-                         help="prepare the landing files from an export described by a column-mapping file (YAML or TOML)")
-        p.add_argument("--out", type=Path, default=None,
-                       help="also write the scored list here: .csv, .csv.gz or .parquet (it is always in "
-                       "<data dir>/exports/risk_list/<as-of>.csv and .parquet)")
+        how.add_argument(
+            "--source",
+            default=None,
+            help="prepare the landing files from a known export layout (contract, online_retail_ii, olist, retailrocket)",
+        )
+        how.add_argument(
+            "--mapping",
+            type=Path,
+            default=None,
+            help="prepare the landing files from an export described by a column-mapping file (YAML or TOML)",
+        )
+        p.add_argument(
+            "--out",
+            type=Path,
+            default=None,
+            help="also write the scored list here: .csv, .csv.gz or .parquet (it is always in "
+            "<data dir>/exports/risk_list/<as-of>.csv and .parquet)",
+        )
 
-    run = sub.add_parser("run", help="ingest, build features, train, pick the champion and score one day",
-                         description="Run the whole pipeline on the files in --data-dir: ingest the landing days up "
-                         "to --as-of, build features and labels, train on as-of dates whose label window ends by "
-                         "--as-of, move the champion when earned, and score every active user at --as-of.")
+    run = sub.add_parser(
+        "run",
+        help="ingest, build features, train, pick the champion and score one day",
+        description="Run the whole pipeline on the files in --data-dir: ingest the landing days up "
+        "to --as-of, build features and labels, train on as-of dates whose label window ends by "
+        "--as-of, move the champion when earned, and score every active user at --as-of.",
+    )
     data_options(run, required_dir=True)
-    run.add_argument("--horizon-days", type=_positive, default=None, help="churned = no paid order in the next N days (default 30)")
-    run.add_argument("--lookback-days", type=_non_negative, default=None,
-                     help="active = a paid order in the last N days (default 90); 0 = every user with at least one order")
-    run.add_argument("--as-of-step-days", type=_positive, default=None, help="days between training as-of dates (default 7)")
-    run.add_argument("--models", type=_model_list, default=None,
-                     help="comma-separated models to train (default: recency_rule,bgnbd,logistic,gbt,behaviour_bert,hybrid_gbt; "
-                     "models that need events are skipped on shops without them)")
-    run.add_argument("--max-train-rows", type=_non_negative, default=None,
-                     help="large shops: train on about N rows of the train window (whole users, sampled in DuckDB); "
-                     "validation and test stay whole (default: every row)")
+    run.add_argument(
+        "--horizon-days", type=_positive, default=None, help="churned = no paid order in the next N days (default 30)"
+    )
+    run.add_argument(
+        "--lookback-days",
+        type=_non_negative,
+        default=None,
+        help="active = a paid order in the last N days (default 90); 0 = every user with at least one order",
+    )
+    run.add_argument(
+        "--as-of-step-days", type=_positive, default=None, help="days between training as-of dates (default 7)"
+    )
+    run.add_argument(
+        "--models",
+        type=_model_list,
+        default=None,
+        help="comma-separated models to train (default: recency_rule,bgnbd,logistic,gbt,behaviour_bert,hybrid_gbt; "
+        "models that need events are skipped on shops without them)",
+    )
+    run.add_argument(
+        "--max-train-rows",
+        type=_non_negative,
+        default=None,
+        help="large shops: train on about N rows of the train window (whole users, sampled in DuckDB); "
+        "validation and test stay whole (default: every row)",
+    )
     run.add_argument("--no-text-model", action="store_true", help="do not fine-tune the review-text encoder")
 
-    score = sub.add_parser("score", help="re-score a day with the current champion (no training)",
-                           description="Ingest the landing days up to --as-of and score every active user at --as-of "
-                           "with the current champion, using the lookback the champion was trained with.")
+    score = sub.add_parser(
+        "score",
+        help="re-score a day with the current champion (no training)",
+        description="Ingest the landing days up to --as-of and score every active user at --as-of "
+        "with the current champion, using the lookback the champion was trained with.",
+    )
     data_options(score, required_dir=False)
-    score.add_argument("--lookback-days", type=_non_negative, default=None,
-                       help="override the champion's lookback (0 = every user with at least one order)")
+    score.add_argument(
+        "--lookback-days",
+        type=_non_negative,
+        default=None,
+        help="override the champion's lookback (0 = every user with at least one order)",
+    )
     return parser
 
 
@@ -140,12 +197,15 @@ def _ingest(runner: Runner, span: DataSpan) -> None:
     plan = ingest_plan(runner.base, span)
     kinds, todo = plan.kinds, plan.days
     if not todo:
-        log(f"step: ingestion skipped: the {len(span.days)} landing days up to {span.days[-1]} are ingested and unchanged")
+        log(
+            f"step: ingestion skipped: the {len(span.days)} landing days up to {span.days[-1]} are ingested and unchanged"
+        )
         return
     first, last = todo[0], todo[-1]
     n = sum(1 for d in span.days if first <= d <= last)
     runner.run(
-        "ingest_job", f"ingesting {', '.join(kinds)}: {n} landing days {first} .. {last} (new or changed)",
+        "ingest_job",
+        f"ingesting {', '.join(kinds)}: {n} landing days {first} .. {last} (new or changed)",
         tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()},
         asset_selection=[runner.dg.AssetKey(["raw", k]) for k in kinds],
     )
@@ -195,7 +255,9 @@ def _run(args: argparse.Namespace, base: Path, started: float) -> int:
     log(f"data directory {base}: landing days {span.first} .. {span.days[-1]}, as of {as_of}")
     runner = Runner(base, span.first)
     settings = settings_config(
-        until_date=as_of.isoformat(), horizon_days=args.horizon_days, lookback_days=args.lookback_days,
+        until_date=as_of.isoformat(),
+        horizon_days=args.horizon_days,
+        lookback_days=args.lookback_days,
         as_of_step_days=args.as_of_step_days,
     )
     _ingest(runner, span)
@@ -207,7 +269,9 @@ def _run(args: argparse.Namespace, base: Path, started: float) -> int:
     training = {k: v for k, v in (("models", args.models), ("max_train_rows", args.max_train_rows)) if v is not None}
     models = {"ops": {"ml__trained_models": {"config": training}}} if training else {}
     runner.run("train_job", "training models, champion, evaluation", merge_config(settings, models))
-    runner.run("score_job", f"scoring every active user at {as_of}", settings, tags={"dagster/partition": as_of.isoformat()})
+    runner.run(
+        "score_job", f"scoring every active user at {as_of}", settings, tags={"dagster/partition": as_of.isoformat()}
+    )
     print_results(base, as_of, MlflowTracking.local(base))
     _write_list(base, as_of, args.out)
     log(f"done in {time.monotonic() - started:.0f}s; `make ui DATA_DIR={base}` shows the runs")
@@ -221,7 +285,9 @@ def _champion_settings(base: Path) -> dict[str, int]:
     tracking = MlflowTracking.local(base)
     mv = tracking.champion_version()
     if mv is None:
-        raise CliError(f"no champion model yet ({tracking.champion_uri()})", "run `churn run` on this data directory first")
+        raise CliError(
+            f"no champion model yet ({tracking.champion_uri()})", "run `churn run` on this data directory first"
+        )
     params = tracking.client().get_run(mv.run_id).data.params
     return {k: int(float(params[k])) for k in ("horizon_days", "lookback_days") if k in params}
 
@@ -253,9 +319,15 @@ def _score(args: argparse.Namespace, base: Path, started: float) -> int:
 
     staging = [key for key in runner.defs.resolve_asset_graph().get_all_asset_keys() if key.path[0] == "staging"]
     # reviews since the text model's last run get their scores from the saved model, as in daily_score_job
-    runner.run("build_job", "refreshing staging tables, scoring new reviews", settings,
-               asset_selection=[*staging, NEW_REVIEW_SCORES])
-    runner.run("score_job", f"scoring every active user at {as_of}", settings, tags={"dagster/partition": as_of.isoformat()})
+    runner.run(
+        "build_job",
+        "refreshing staging tables, scoring new reviews",
+        settings,
+        asset_selection=[*staging, NEW_REVIEW_SCORES],
+    )
+    runner.run(
+        "score_job", f"scoring every active user at {as_of}", settings, tags={"dagster/partition": as_of.isoformat()}
+    )
     _write_list(base, as_of, args.out)
     log(f"done in {time.monotonic() - started:.0f}s")
     return 0
@@ -267,7 +339,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     log(f"simulating {args.users} users x {args.days} days from {args.start_date} into {args.out}")
     started = time.monotonic()
-    summary = simulate_shop(args.out, ShopConfig(n_users=args.users, n_days=args.days, seed=args.seed, start_date=args.start_date))
+    summary = simulate_shop(
+        args.out, ShopConfig(n_users=args.users, n_days=args.days, seed=args.seed, start_date=args.start_date)
+    )
     log(f"done in {time.monotonic() - started:.0f}s: {summary.get('rows', summary)}")
     log(f"landing files in {args.out / 'landing'}; next: churn run --data-dir {args.out} --as-of YYYY-MM-DD")
     return 0

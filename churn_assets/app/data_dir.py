@@ -1,5 +1,6 @@
-"""The shop's data directory as `churn run` and `churn score` use it: prepare its landing files from an export, check that its landing days cover the as-of date (and, for training, give
-enough history), and pick the landing days and kinds still to ingest up to the as-of date.
+"""The shop's data directory as `churn run` and `churn score` use it: prepare its landing files from an export,
+check that its landing days cover the as-of date (and, for training, give enough history), and pick the landing
+days and kinds still to ingest up to the as-of date.
 
 Nothing here runs a Dagster job: cli.py does that with what these functions return.
 """
@@ -7,10 +8,10 @@ Nothing here runs a Dagster job: cli.py does that with what these functions retu
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Sequence
 
 
 class DataDirError(Exception):
@@ -25,7 +26,9 @@ def resolve_data_dir(data_dir: Path) -> Path:
     """The data directory as an absolute path; it must exist."""
     base = data_dir.expanduser().resolve()
     if not base.is_dir():
-        raise DataDirError(f"data directory {data_dir} does not exist", "create it, or point --data-dir at the shop's files")
+        raise DataDirError(
+            f"data directory {data_dir} does not exist", "create it, or point --data-dir at the shop's files"
+        )
     return base
 
 
@@ -33,9 +36,12 @@ def latest_day(base: Path) -> date:
     """The newest day with orders files: what `--as-of latest` means."""
     days = _days_with_files(base / "landing", ("orders",))
     if not days:
-        raise DataDirError(f"no orders files in {base / 'landing' / 'orders'}",
-                           "expected landing/orders/YYYY-MM-DD.csv|jsonl|parquet, or an export to prepare with --source / --mapping")
+        raise DataDirError(
+            f"no orders files in {base / 'landing' / 'orders'}",
+            "expected landing/orders/YYYY-MM-DD.csv|jsonl|parquet, or an export to prepare with --source / --mapping",
+        )
     return days[-1]
+
 
 def _days_with_files(landing: Path, kinds: Sequence[str]) -> list[date]:
     from churn_assets.ingest.landing_files import landing_days  # imported late: `churn --help` stays quick
@@ -47,8 +53,9 @@ def _days_with_files(landing: Path, kinds: Sequence[str]) -> list[date]:
 # preparing landing files from an export
 
 
-def prepare_landing_files(base: Path, as_of: date | None, source: str | None, mapping: Path | None,
-                          log: Callable[[str], None]) -> None:
+def prepare_landing_files(
+    base: Path, as_of: date | None, source: str | None, mapping: Path | None, log: Callable[[str], None]
+) -> None:
     """Convert an export into landing files (churn_assets.sources), unless the landing layout is already there;
     up to the as-of date (None: every day of the export)."""
     landing = base / "landing"
@@ -60,7 +67,11 @@ def prepare_landing_files(base: Path, as_of: date | None, source: str | None, ma
         raise DataDirError("cannot prepare landing files: churn_assets.sources is not available", str(exc)) from exc
     if mapping is not None and not mapping.is_file():
         raise DataDirError(f"mapping file {mapping} does not exist")
-    log(f"step: preparing landing files from {base} (" + (f"mapping {mapping}" if mapping else f"source {source or 'auto'}") + ")")
+    log(
+        f"step: preparing landing files from {base} ("
+        + (f"mapping {mapping}" if mapping else f"source {source or 'auto'}")
+        + ")"
+    )
     try:
         report = prepare_landing(base, landing, source=source, mapping=mapping, until=as_of)
     except SourceError as exc:
@@ -107,8 +118,11 @@ def check_span(base: Path, as_of: date) -> DataSpan:
         )
     orders = [d for d in _days_with_files(landing, ("orders",)) if d <= as_of]
     if not orders:
-        raise DataDirError(f"no orders on or before {as_of}", f"orders files in {landing / 'orders'} start on "
-                           f"{min(_days_with_files(landing, ('orders',)), default='(none)')}")
+        raise DataDirError(
+            f"no orders on or before {as_of}",
+            f"orders files in {landing / 'orders'} start on "
+            f"{min(_days_with_files(landing, ('orders',)), default='(none)')}",
+        )
     today = date.today()
     if as_of > today:
         raise DataDirError(f"as-of date {as_of} is in the future", f"today is {today}")
@@ -119,8 +133,9 @@ def check_span(base: Path, as_of: date) -> DataSpan:
         raise DataDirError(
             f"as-of date {as_of} is after the last day of data ({covered})",
             f"the landing files were prepared from your export up to {until}: pass --mapping / --source again "
-            f"to prepare them up to {as_of}" if until and until < as_of else
-            "days without files would count as days without orders; pick a day the data covers",
+            f"to prepare them up to {as_of}"
+            if until and until < as_of
+            else "days without files would count as days without orders; pick a day the data covers",
         )
     activity = _days_with_files(landing, ("orders", "events"))
     return DataSpan(every[0], activity[0], [d for d in every if d <= as_of])
@@ -152,8 +167,12 @@ def check_training_history(span: DataSpan, as_of: date, horizon_days: int | None
     horizon = horizon_days or defaults["horizon_days"].default
     step = as_of_step_days or defaults["as_of_step_days"].default
     need = min_days_for_training(
-        horizon, step, defaults["min_history_days"].default, defaults["n_test_dates"].default,
-        defaults["n_valid_dates"].default, defaults["embargo"].default,
+        horizon,
+        step,
+        defaults["min_history_days"].default,
+        defaults["n_test_dates"].default,
+        defaults["n_valid_dates"].default,
+        defaults["embargo"].default,
     )
     have = (as_of - span.first_activity).days + 1
     if have < need:
@@ -182,8 +201,9 @@ def _ingest_log(base: Path) -> dict[tuple[str, date], tuple[int, datetime]]:
     if not db.exists():
         return {}
     with connect_duckdb(db, read_only=True) as con:  # waits while another process writes the file
-        if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
-                           "AND table_name = 'ingest_log'").fetchall()[0][0]:
+        if not con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = 'ingest_log'"
+        ).fetchall()[0][0]:
             return {}
         rows = con.execute("SELECT kind, partition_date, files, ingested_at FROM raw.ingest_log").fetchall()
     return {(kind, day): (files, at) for kind, day, files, at in rows}
@@ -209,8 +229,9 @@ def stale_days(base: Path, days: Sequence[date], kinds: Sequence[str], logged: d
         for kind in kinds:
             files = partition_files(base / "landing", kind, day)
             entry = logged.get((kind, day))
-            newest = max((datetime.fromtimestamp(f.stat().st_mtime, timezone.utc).replace(tzinfo=None) for f in files),
-                         default=None)
+            newest = max(
+                (datetime.fromtimestamp(f.stat().st_mtime, UTC).replace(tzinfo=None) for f in files), default=None
+            )
             if entry is None or entry[0] != len(files) or (newest is not None and newest >= entry[1]):
                 stale.append(day)
                 break
@@ -232,15 +253,19 @@ def check_orders_accepted(base: Path, as_of: date) -> None:
 
     db = base / "churn.duckdb"
     with connect_duckdb(db, read_only=True) as con:
-        (read, accepted), = con.execute(
+        ((read, accepted),) = con.execute(
             "SELECT COALESCE(sum(read), 0), COALESCE(sum(accepted), 0) FROM raw.ingest_log "
-            "WHERE kind = 'orders' AND partition_date <= ?", [as_of]).fetchall()
+            "WHERE kind = 'orders' AND partition_date <= ?",
+            [as_of],
+        ).fetchall()
         reasons = con.execute(
             "SELECT reason, count(*) FROM quarantine.orders WHERE partition_date <= ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3",
-            [as_of]).fetchall()
+            [as_of],
+        ).fetchall()
     if accepted == 0:
         raise DataDirError(
             f"no orders were accepted: {read:,} orders rows read up to {as_of}, all quarantined",
-            "top reasons: " + "; ".join(f"{reason} ({n:,})" for reason, n in reasons)
+            "top reasons: "
+            + "; ".join(f"{reason} ({n:,})" for reason, n in reasons)
             + f"; every rejected row is in quarantine.orders of {db}, with its file, line and field",
         )

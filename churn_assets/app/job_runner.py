@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 
 class CliError(Exception):
@@ -57,8 +58,14 @@ class Runner:
         self.instance = data_dir_instance(base)
         self.base = base
 
-    def run(self, job_name: str, what: str, run_config: dict | None = None, tags: dict | None = None,
-            asset_selection: list | None = None) -> Any:
+    def run(
+        self,
+        job_name: str,
+        what: str,
+        run_config: dict | None = None,
+        tags: dict | None = None,
+        asset_selection: list | None = None,
+    ) -> Any:
         started = time.monotonic()
         log(f"step: {what} ({job_name})")
         job = self.defs.resolve_job_def(job_name)
@@ -68,7 +75,10 @@ class Runner:
             # lines; stderr keeps only the one-line error and its cause
             with contextlib.redirect_stderr(sys.stdout):
                 result = job.execute_in_process(
-                    instance=self.instance, run_config=config, tags=tags or {}, asset_selection=asset_selection,
+                    instance=self.instance,
+                    run_config=config,
+                    tags=tags or {},
+                    asset_selection=asset_selection,
                     raise_on_error=True,
                 )
         except self.dg.DagsterExecutionInterruptedError:  # Ctrl-C or SIGTERM inside a step: the run is marked failed

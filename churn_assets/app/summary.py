@@ -27,7 +27,7 @@ def print_summary(base: Path) -> None:
         tables = _tables(con)
         print("\n== rows per table")
         for t in tables:
-            print(f"  {t:32s} {con.execute(f'SELECT count(*) FROM {t}').fetchone()[0]:>12,}")
+            print(f"  {t:32s} {con.execute(f'SELECT count(*) FROM {t}').fetchall()[0][0]:>12,}")
         quarantine = [t for t in tables if t.startswith("quarantine.")]
         if quarantine:
             union = " UNION ALL ".join(f"SELECT '{t.split('.')[1]}' AS source, reason FROM {t}" for t in quarantine)
@@ -40,11 +40,11 @@ def print_summary(base: Path) -> None:
         if "raw.ingest_log" in tables:
             r = con.execute(
                 "SELECT sum(read), sum(accepted), sum(rejected), sum(duplicates) FROM raw.ingest_log"
-            ).fetchone()
+            ).fetchall()[0]
             print(f"\n== ingestion: read {r[0]:,} = accepted {r[1]:,} + rejected {r[2]:,} + duplicates {r[3]:,}")
         if "staging.users" in tables:
-            n_users = con.execute("SELECT count(*) FROM staging.users").fetchone()[0]
-            n_buyers = con.execute("SELECT count(DISTINCT user_id) FROM staging.orders").fetchone()[0]
+            n_users = con.execute("SELECT count(*) FROM staging.users").fetchall()[0][0]
+            n_buyers = con.execute("SELECT count(DISTINCT user_id) FROM staging.orders").fetchall()[0][0]
             print(f"\n== users: {n_users:,} known, {n_buyers:,} with at least one order")
         if "marts.training_set" in tables:
             rates = con.execute(
@@ -77,4 +77,7 @@ def print_results(base: Path, day: date, tracking: MlflowTracking) -> None:
     if not recency.empty:
         print(f"   recency baseline ROC-AUC {recency.iloc[0]:.4f}")
     counts = dict(tiers)
-    print(f"\n== risk list {day}: " + ", ".join(f"{t} {counts.get(t, 0):,}" for t in ("high", "medium", "low")), flush=True)
+    print(
+        f"\n== risk list {day}: " + ", ".join(f"{t} {counts.get(t, 0):,}" for t in ("high", "medium", "low")),
+        flush=True,
+    )

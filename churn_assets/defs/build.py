@@ -51,8 +51,16 @@ def build_definitions(
     partitions = daily_partitions(start_date or partitions_start(paths.landing_dir(base)))
     return dg.Definitions(
         assets=[
-            *build_ingest_assets(partitions), *sql_assets, training_set, review_negativity, new_review_scores,
-            trained_models, champion, evaluation, build_scored_risk_list(partitions), realized_churn,
+            *build_ingest_assets(partitions),
+            *sql_assets,
+            training_set,
+            review_negativity,
+            new_review_scores,
+            trained_models,
+            champion,
+            evaluation,
+            build_scored_risk_list(partitions),
+            realized_churn,
             build_drift(partitions),
         ],
         asset_checks=build_asset_checks(partitions),

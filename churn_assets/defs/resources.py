@@ -4,9 +4,10 @@ None of them reads the environment or the disk when it is built: build_definitio
 the data directory, and they touch files only when a step uses them. The warehouse and the MLflow store hold the
 data directory as a nested resource, so a run config that changes one of their fields keeps their location."""
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import duckdb
@@ -81,9 +82,16 @@ class DuckDBWarehouse(dg.ConfigurableResource):
             yield self
             return
         log = context.log.info if context.log else print
-        with hold_warehouse(
-            self.db_path(), f"Dagster run {run.run_id} of {run.job_name}", log, lambda: instance, self.run_lock_timeout_s
-        ), run_lock.noting_open("dagster_runs", run.run_id):
+        with (
+            hold_warehouse(
+                self.db_path(),
+                f"Dagster run {run.run_id} of {run.job_name}",
+                log,
+                lambda: instance,
+                self.run_lock_timeout_s,
+            ),
+            run_lock.noting_open("dagster_runs", run.run_id),
+        ):
             yield self
 
     @contextmanager
@@ -100,7 +108,9 @@ class DuckDBWarehouse(dg.ConfigurableResource):
 class PipelineSettings(dg.ConfigurableResource):
     """Parameters of the churn definition and the feature windows, bound into every SQL model."""
 
-    lookback_days: int = Field(default=90, description="a user is active at d with a paid order in (d-L, d]; 0 = any order ever")
+    lookback_days: int = Field(
+        default=90, description="a user is active at d with a paid order in (d-L, d]; 0 = any order ever"
+    )
     horizon_days: int = Field(default=30, description="churned at d = no paid order in (d, d+H]")
     activity: str = Field(default="orders", description="'orders' or 'orders_or_visits': what makes a user active")
     as_of_step_days: int = Field(default=7, description="days between as-of dates of the training set")
@@ -144,7 +154,7 @@ class MlflowTracking(dg.ConfigurableResource):
     def _local_db(self) -> Path | None:
         if self.tracking_uri:
             prefix = "sqlite:///"
-            return Path(self.tracking_uri[len(prefix):]) if self.tracking_uri.startswith(prefix) else None
+            return Path(self.tracking_uri[len(prefix) :]) if self.tracking_uri.startswith(prefix) else None
         if self.data_dir is None:
             raise ValueError("MlflowTracking needs a data_dir or a tracking_uri")
         return paths.mlflow_dir(self.data_dir.base) / "mlflow.db"

@@ -9,20 +9,21 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import dagster as dg
 import duckdb as duckdb_lib
 
 from churn_assets.defs.assets.drift import DRIFT, psi_threshold
-from churn_assets.warehouse.contract import SOURCES
-from churn_assets.ingest.landing_files import LandingFile, scan_landing
 from churn_assets.defs.jobs import daily_score_job, ingest_job, retrain_job
 from churn_assets.defs.partitions import RANGE_END, RANGE_START
 from churn_assets.defs.resources import DataDirectory, DuckDBWarehouse, MlflowTracking
+from churn_assets.ingest.landing_files import LandingFile, scan_landing
+from churn_assets.warehouse.contract import SOURCES
 
 SETTLE_ENV = "CHURN_LANDING_SETTLE_S"
 DEFAULT_SETTLE_S = 60.0
@@ -60,9 +61,11 @@ def read_or_busy(
 
 def _has_table(con: duckdb_lib.DuckDBPyConnection, table: str) -> bool:
     schema, name = table.split(".")
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, name]
-    ).fetchone()[0])
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, name]
+        ).fetchone()[0]
+    )
 
 
 # ---------------------------------------------------------------- landing files -> ingest_job
@@ -127,9 +130,11 @@ def ingest_requests(files: list[LandingFile], landing: Path) -> list[dg.RunReque
         key = hashlib.sha1("\n".join(f"{f.rel}={f.fingerprint}" for f in block).encode()).hexdigest()[:20]
         tags = {"churn/trigger": "landing_files_sensor", "churn/landing_files": str(len(block))}
         if first == last:
-            requests.append(dg.RunRequest(
-                run_key=f"landing-{key}", partition_key=first.isoformat(), run_config=run_config, tags=tags
-            ))
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"landing-{key}", partition_key=first.isoformat(), run_config=run_config, tags=tags
+                )
+            )
         else:
             tags |= {RANGE_START: first.isoformat(), RANGE_END: last.isoformat()}
             requests.append(dg.RunRequest(run_key=f"landing-{key}", run_config=run_config, tags=tags))
@@ -149,14 +154,16 @@ def already_ingested(log: dict[tuple[str, date], datetime], files: list[LandingF
     done = []
     for f in files:
         ingested_at = log.get((f.rel.split("/")[0], f.day))
-        changed = datetime.fromtimestamp(f.mtime_ns / 1e9, tz=timezone.utc).replace(tzinfo=None)
+        changed = datetime.fromtimestamp(f.mtime_ns / 1e9, tz=UTC).replace(tzinfo=None)
         if ingested_at is not None and ingested_at > changed:
             done.append(f)
     return done
 
 
 def landing_files_tick(
-    context: dg.SensorEvaluationContext, duckdb: DuckDBWarehouse, data_dir: DataDirectory,
+    context: dg.SensorEvaluationContext,
+    duckdb: DuckDBWarehouse,
+    data_dir: DataDirectory,
     partitions: dg.PartitionsDefinition,
 ):
     """New or changed files under <data dir>/landing/<kind>/ start ingest_job for exactly the days they touch (one
@@ -194,7 +201,9 @@ def landing_files_tick(
     return dg.SensorResult(
         run_requests=requests,
         cursor=cursor.dump(),
-        skip_reason=None if requests else dg.SkipReason(
+        skip_reason=None
+        if requests
+        else dg.SkipReason(
             f"no settled new landing files ({len(pending)} settling)" if pending else "no new landing files"
         ),
     )
@@ -213,9 +222,11 @@ def newest_data_day(con: duckdb_lib.DuckDBPyConnection) -> date | None:
 def scored_by(con: duckdb_lib.DuckDBPyConnection, day: date, version: str) -> bool:
     if not _has_table(con, "scoring.risk_list"):
         return False
-    return bool(con.execute(
-        "SELECT count(*) FROM scoring.risk_list WHERE as_of_date = ? AND model_version = ?", [day, version]
-    ).fetchone()[0])
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM scoring.risk_list WHERE as_of_date = ? AND model_version = ?", [day, version]
+        ).fetchone()[0]
+    )
 
 
 def champion_alias_sensor(context: dg.SensorEvaluationContext, duckdb: DuckDBWarehouse, mlflow: MlflowTracking):
@@ -242,7 +253,8 @@ def champion_alias_sensor(context: dg.SensorEvaluationContext, duckdb: DuckDBWar
         return dg.SensorResult(cursor=version, skip_reason=dg.SkipReason(f"{day} already scored by version {version}"))
     context.log.info(f"champion moved {context.cursor or '(first look)'} -> version {version}: re-scoring {day}")
     request = dg.RunRequest(
-        run_key=f"champion-v{version}-{day}", partition_key=day.isoformat(),
+        run_key=f"champion-v{version}-{day}",
+        partition_key=day.isoformat(),
         tags={"churn/trigger": "champion_alias_sensor", "churn/champion_version": version},
     )
     return dg.SensorResult(run_requests=[request], cursor=version)
@@ -304,8 +316,11 @@ def _sensor(fn: Callable, job: Any, interval: int, name: str = "") -> dg.SensorD
     """What every sensor here shares: described by its function's docstring, ticking every CHURN_SENSOR_INTERVAL_S
     seconds, running as soon as the code location loads."""
     return dg.sensor(
-        name=name or fn.__name__, job=job, minimum_interval_seconds=interval,
-        default_status=dg.DefaultSensorStatus.RUNNING, description=" ".join((fn.__doc__ or "").split()),
+        name=name or fn.__name__,
+        job=job,
+        minimum_interval_seconds=interval,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=" ".join((fn.__doc__ or "").split()),
     )(fn)
 
 

@@ -4,10 +4,10 @@ all see the same files."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Iterable
 
 from churn_assets.warehouse.contract import SOURCES, file_suffix
 
@@ -25,7 +25,7 @@ class LandingFile:
 
     @property
     def rel(self) -> str:
-        """"<kind>/<file name>": the landing sensor's cursor key."""
+        """ "<kind>/<file name>": the landing sensor's cursor key."""
         return f"{self.kind}/{self.path.name}"
 
     @property
@@ -35,7 +35,9 @@ class LandingFile:
 
 def is_landing_name(name: str) -> bool:
     """Read by ingestion: a known suffix; not hidden, not a temp name (a writer is still busy with those)."""
-    return not name.startswith((".", "~")) and not name.lower().endswith(TEMP_SUFFIXES) and file_suffix(name) is not None
+    return (
+        not name.startswith((".", "~")) and not name.lower().endswith(TEMP_SUFFIXES) and file_suffix(name) is not None
+    )
 
 
 def scan_landing(landing: Path, kinds: Iterable[str] = tuple(SOURCES)) -> list[LandingFile]:

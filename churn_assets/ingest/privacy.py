@@ -33,27 +33,31 @@ def _written_out_email(at: str, dot: str) -> str:
     return rf"(?i:[a-z0-9._%+-]+ *{at} *[a-z0-9-]+(?: *{dot} *[a-z0-9-]+)* *{dot} *(?:{_TLD})\b)"
 
 
-EMAIL_PATTERN = "|".join((
-    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
-    # written out: ana [at] shop.com, maria arroba uol ponto com ponto br, joao @ gmail . com
-    _written_out_email(r"(?:\[at\]|\(at\)|\{at\}| arroba | ?@ ?)", _ANY_DOT),
-    # a plain " at " only with a written dot: "joao at gmail dot com", not "bought it at amazon.com"
-    _written_out_email(" at ", _WORD_DOT),
-))
-PHONE_PATTERN = "|".join((
-    # +country code, then groups; the closing \b stops a match ending inside a digit group
-    r"\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{2,5}(?:[ .-]?\d{2,5}){1,5}\b",  # +55 11 91234-5678, +1 555 123 4567
-    r"\(\d{2,4}\)[ .-]?\d{3,5}[ .-]?\d{4}\b",  # (11) 98765-4321, (555) 123 4567
-    r"\b\d{3}[ .-]\d{3}[ .-]\d{4}\b",  # 555-123-4567, 555.123.4567, 555 123 4567 (a last group of 4: no thousands)
-    r"\b\d{2}[ -]\d{4,5}-\d{4}\b",  # 11 98765-4321, 11-3456-7890
-    r"\b\d{2} 9\d{4} \d{4}\b",  # 11 98765 4321 (mobile)
-    r"\b9\d{4}-\d{4}\b",  # 98765-4321 (Brazilian mobile without area code)
-    r"\b0\d(?:[ .]\d{2}){4}\b",  # 06 12 34 56 78
-    r"\b0\d{2,4}[ /.-]?\d{4,}(?:[ .-]?\d{2,})*\b",  # 0171-1234567, 030 12345678, 020 7946 0958
-    # a bare run of 9-15 digits, unless after "#" (an order number): the only capture group is the
-    # character before it, put back by the replacement; so every other group here is (?:...)
-    r"(^|[^#])\b\d{9,15}\b",  # 11912345678
-))
+EMAIL_PATTERN = "|".join(
+    (
+        r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+        # written out: ana [at] shop.com, maria arroba uol ponto com ponto br, joao @ gmail . com
+        _written_out_email(r"(?:\[at\]|\(at\)|\{at\}| arroba | ?@ ?)", _ANY_DOT),
+        # a plain " at " only with a written dot: "joao at gmail dot com", not "bought it at amazon.com"
+        _written_out_email(" at ", _WORD_DOT),
+    )
+)
+PHONE_PATTERN = "|".join(
+    (
+        # +country code, then groups; the closing \b stops a match ending inside a digit group
+        r"\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{2,5}(?:[ .-]?\d{2,5}){1,5}\b",  # +55 11 91234-5678, +1 555 123 4567
+        r"\(\d{2,4}\)[ .-]?\d{3,5}[ .-]?\d{4}\b",  # (11) 98765-4321, (555) 123 4567
+        r"\b\d{3}[ .-]\d{3}[ .-]\d{4}\b",  # 555-123-4567, 555.123.4567, 555 123 4567 (a last group of 4: no thousands)
+        r"\b\d{2}[ -]\d{4,5}-\d{4}\b",  # 11 98765-4321, 11-3456-7890
+        r"\b\d{2} 9\d{4} \d{4}\b",  # 11 98765 4321 (mobile)
+        r"\b9\d{4}-\d{4}\b",  # 98765-4321 (Brazilian mobile without area code)
+        r"\b0\d(?:[ .]\d{2}){4}\b",  # 06 12 34 56 78
+        r"\b0\d{2,4}[ /.-]?\d{4,}(?:[ .-]?\d{2,})*\b",  # 0171-1234567, 030 12345678, 020 7946 0958
+        # a bare run of 9-15 digits, unless after "#" (an order number): the only capture group is the
+        # character before it, put back by the replacement; so every other group here is (?:...)
+        r"(^|[^#])\b\d{9,15}\b",  # 11912345678
+    )
+)
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from churn_assets.warehouse.contract import FILE_FORMATS, SourceSpec, csv_delimiter, file_format, file_suffix
 from churn_assets.ingest.text_files import TextFileError, one_line, open_text, scan_text
+from churn_assets.warehouse.contract import FILE_FORMATS, SourceSpec, csv_delimiter, file_format, file_suffix
 
 LINE = "_line"
 ORIGIN = "_origin"  # "file:row" of the user's export a prepared landing row came from (else absent)
@@ -49,17 +50,23 @@ def _malformed_frame(records: list[tuple[int, str, str]]) -> pd.DataFrame:
 def _check_columns(path: Path, present: list[str], spec: SourceSpec) -> None:
     missing = [c.name for c in spec.columns if c.required and c.name not in present]
     if missing:
-        raise LandingFileError(
-            path, f"missing required column(s) {missing} for {spec.kind}; found columns {present}"
-        )
+        raise LandingFileError(path, f"missing required column(s) {missing} for {spec.kind}; found columns {present}")
     twice = sorted({c for c in present if present.count(c) > 1 and c in spec.column_names})
     if twice:
         raise LandingFileError(path, f"column(s) {twice} appear more than once (names are matched ignoring case)")
 
 
-def _frame(records: list[list[str | None]], lines: list[int], columns: list[str], spec: SourceSpec) -> pd.DataFrame:
-    df = pd.DataFrame(records, columns=columns, dtype="string") if records else pd.DataFrame(columns=columns, dtype="string")
-    out = pd.DataFrame({c: (df[c] if c in df.columns else pd.Series(pd.NA, index=df.index, dtype="string")) for c in spec.column_names})
+def _frame(
+    records: Sequence[Sequence[str | None]], lines: list[int], columns: list[str], spec: SourceSpec
+) -> pd.DataFrame:
+    df = (
+        pd.DataFrame(records, columns=columns, dtype="string")
+        if records
+        else pd.DataFrame(columns=columns, dtype="string")
+    )
+    out = pd.DataFrame(
+        {c: (df[c] if c in df.columns else pd.Series(pd.NA, index=df.index, dtype="string")) for c in spec.column_names}
+    )
     out[LINE] = pd.Series(lines, dtype="int64", index=df.index)
     return out
 
@@ -112,7 +119,7 @@ def _read_jsonl(path: Path, spec: SourceSpec) -> FileRead:
             lower = {k.lower(): k for k in sorted(keys, reverse=True)}  # case-insensitive column names
             _check_columns(path, sorted(lower), spec)
             picks = ", ".join(
-                f"json_extract_string(raw, {_json_path(lower[c])}) AS \"{c}\"" if c in lower else f"NULL AS \"{c}\""
+                f'json_extract_string(raw, {_json_path(lower[c])}) AS "{c}"' if c in lower else f'NULL AS "{c}"'
                 for c in spec.column_names
             )
             values = con.execute(f"SELECT {picks} FROM good_lines").df()
@@ -121,7 +128,13 @@ def _read_jsonl(path: Path, spec: SourceSpec) -> FileRead:
     rows = values.astype("string")
     rows[LINE] = good[LINE].to_numpy(dtype="int64")
     bad = checked.loc[~checked["ok"], [LINE, "raw"]]
-    malformed = pd.DataFrame({LINE: bad[LINE].astype("int64"), "reason": "malformed JSON: not a JSON object", "raw": bad["raw"].str.slice(0, 1000)})
+    malformed = pd.DataFrame(
+        {
+            LINE: bad[LINE].astype("int64"),
+            "reason": "malformed JSON: not a JSON object",
+            "raw": bad["raw"].str.slice(0, 1000),
+        }
+    )
     return FileRead(path, rows.reset_index(drop=True), malformed.reset_index(drop=True))
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from churn_assets.warehouse.contract import SourceSpec
-from churn_assets.ingest.privacy import mask_pii_sql
 from churn_assets.ingest.landing_files import partition_files
+from churn_assets.ingest.privacy import mask_pii_sql
 from churn_assets.ingest.read_files import LINE, ORIGIN, read_landing_file
 from churn_assets.ingest.validate import SQL_TYPES, validation_sql
+from churn_assets.warehouse.contract import SourceSpec
 
 SOURCE_FILE = "_source_file"
 
@@ -68,8 +68,14 @@ def _read_partition(landing: Path, spec: SourceSpec, day: date) -> tuple[pd.Data
         got = read_landing_file(path, spec)
         rows.append(got.rows.assign(**{SOURCE_FILE: str(path)}))
         malformed.append(got.malformed.assign(**{SOURCE_FILE: str(path)}))
-    all_rows = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=[*spec.column_names, LINE, SOURCE_FILE])
-    all_bad = pd.concat(malformed, ignore_index=True) if malformed else pd.DataFrame(columns=[LINE, SOURCE_FILE, "reason", "raw"])
+    all_rows = (
+        pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=[*spec.column_names, LINE, SOURCE_FILE])
+    )
+    all_bad = (
+        pd.concat(malformed, ignore_index=True)
+        if malformed
+        else pd.DataFrame(columns=[LINE, SOURCE_FILE, "reason", "raw"])
+    )
     if ORIGIN not in all_rows.columns:
         all_rows[ORIGIN] = pd.Series(pd.NA, index=all_rows.index, dtype="string")
     return all_rows, all_bad, len(files)
@@ -184,7 +190,9 @@ def record_cross_day_duplicates(
     by_day = dict(con.execute("SELECT day, n FROM cross_day").fetchall())
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("UPDATE raw.ingest_log SET cross_day_duplicates = 0 WHERE kind = $kind AND partition_date >= $first", params)
+        con.execute(
+            "UPDATE raw.ingest_log SET cross_day_duplicates = 0 WHERE kind = $kind AND partition_date >= $first", params
+        )
         con.execute(
             "UPDATE raw.ingest_log AS log SET cross_day_duplicates = c.n FROM cross_day AS c "
             "WHERE log.kind = $kind AND log.partition_date = c.day",

@@ -15,9 +15,9 @@ import gzip
 import io
 import tempfile
 import zlib
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterator
 
 from churn_assets.warehouse.contract import MAX_LINE_SIZE
 
@@ -39,7 +39,7 @@ def one_line(exc: BaseException) -> str:
     return "".join(c if c.isprintable() else "?" for c in first)
 
 
-def open_binary(path: Path) -> BinaryIO:
+def open_binary(path: Path) -> gzip.GzipFile | io.BufferedReader:
     return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
 
 

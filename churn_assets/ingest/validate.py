@@ -7,8 +7,8 @@ file's); everything that comes from the data or the caller is bound as a paramet
 
 from __future__ import annotations
 
-from churn_assets.warehouse.contract import Column, SourceSpec
 from churn_assets.ingest.privacy import mask_pii_sql
+from churn_assets.warehouse.contract import Column, SourceSpec
 
 SQL_TYPES = {"str": "VARCHAR", "category": "VARCHAR", "timestamp": "TIMESTAMP", "float": "DOUBLE", "int": "BIGINT"}
 EPOCH_PATTERN = r"^\d{9,11}(\.\d+)?$"
@@ -97,7 +97,9 @@ def validation_sql(spec: SourceSpec, rows: str, check_users: bool, with_origin: 
     typed = ", ".join(f"{_typed(col)} AS {_t(col.name)}" for col in spec.columns)
     checks = [(cond, reason, col.name) for col in spec.columns for cond, reason in _failures(col)]
     if check_users and spec.references_users:
-        checks.append(("NOT EXISTS (SELECT 1 FROM raw.users AS u WHERE u.user_id = t.user_id)", "unknown user", "user_id"))
+        checks.append(
+            ("NOT EXISTS (SELECT 1 FROM raw.users AS u WHERE u.user_id = t.user_id)", "unknown user", "user_id")
+        )
     reason = "CASE " + " ".join(f"WHEN {cond} THEN {_literal(r)}" for cond, r, _ in checks) + " END"
     field = "CASE " + " ".join(f"WHEN {cond} THEN {_literal(f)}" for cond, _, f in checks) + " END"
     fields = ", ".join(f"{_quote(n)} := {_quote(n)}" for n in names)

@@ -20,8 +20,9 @@ Reason kinds come from the catalogue in ``reasons.py`` (``kind_of(feature)``). P
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from churn_assets.ml.reasons import kind_of
 from churn_assets.ml.tiers import assign_tiers  # noqa: F401  (re-exported for convenience)
@@ -61,8 +62,9 @@ def reason_kinds(reasons: Sequence[Any] | None) -> set[str]:
     return kinds
 
 
-def recommend_action(tier: str, reasons: Sequence[Any] | None = None,
-                     rules: Sequence[ActionRule] = ACTION_RULES) -> str:
+def recommend_action(
+    tier: str, reasons: Sequence[Any] | None = None, rules: Sequence[ActionRule] = ACTION_RULES
+) -> str:
     kinds = reason_kinds(reasons)
     for r in rules:
         if tier in r.tiers and (r.kinds is None or r.kinds & kinds):
@@ -70,8 +72,9 @@ def recommend_action(tier: str, reasons: Sequence[Any] | None = None,
     return NO_ACTION
 
 
-def recommend_actions(tiers: Sequence[str], reasons: Sequence[Sequence[Any]],
-                      rules: Sequence[ActionRule] = ACTION_RULES) -> list[str]:
+def recommend_actions(
+    tiers: Sequence[str], reasons: Sequence[Sequence[Any]], rules: Sequence[ActionRule] = ACTION_RULES
+) -> list[str]:
     if len(tiers) != len(reasons):
         raise ValueError("tiers and reasons must have the same length")
-    return [recommend_action(t, r, rules) for t, r in zip(tiers, reasons)]
+    return [recommend_action(t, r, rules) for t, r in zip(tiers, reasons, strict=False)]

@@ -10,7 +10,7 @@ a bin of their own, so a feature that starts arriving empty reads as drift too. 
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -63,17 +63,27 @@ def psi_table(
         if col not in reference.columns or col not in current.columns:
             continue
         ref, cur = as_floats(reference[col]), as_floats(current[col])
-        rows.append({
-            "column": col,
-            "psi": psi(ref, cur, bins=bins),
-            "reference_rows": len(reference),
-            "current_rows": len(current),
-            "reference_missing_share": float(np.isnan(ref).mean()),
-            "current_missing_share": float(np.isnan(cur).mean()),
-            "reference_mean": float(np.nanmean(ref)) if (~np.isnan(ref)).any() else float("nan"),
-            "current_mean": float(np.nanmean(cur)) if (~np.isnan(cur)).any() else float("nan"),
-        })
-    columns_out = ["column", "psi", "reference_rows", "current_rows", "reference_missing_share",
-                   "current_missing_share", "reference_mean", "current_mean"]
+        rows.append(
+            {
+                "column": col,
+                "psi": psi(ref, cur, bins=bins),
+                "reference_rows": len(reference),
+                "current_rows": len(current),
+                "reference_missing_share": float(np.isnan(ref).mean()),
+                "current_missing_share": float(np.isnan(cur).mean()),
+                "reference_mean": float(np.nanmean(ref)) if (~np.isnan(ref)).any() else float("nan"),
+                "current_mean": float(np.nanmean(cur)) if (~np.isnan(cur)).any() else float("nan"),
+            }
+        )
+    columns_out = [
+        "column",
+        "psi",
+        "reference_rows",
+        "current_rows",
+        "reference_missing_share",
+        "current_missing_share",
+        "reference_mean",
+        "current_mean",
+    ]
     table = pd.DataFrame(rows, columns=columns_out)
     return table.sort_values("psi", ascending=False, kind="stable").reset_index(drop=True)

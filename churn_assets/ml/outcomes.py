@@ -21,9 +21,19 @@ from sklearn.metrics import roc_auc_score
 from churn_assets.ml.tiers import TIERS
 
 TREND_COLUMNS = [
-    "as_of_date", "horizon_end", "status", "model_version", "n_scored", "churn_rate",
-    *[f"n_{t}" for t in TIERS], *[f"churn_rate_{t}" for t in TIERS],
-    "roc_auc", "recency_roc_auc", "precision_high", "recency_precision_high", "lift_high",
+    "as_of_date",
+    "horizon_end",
+    "status",
+    "model_version",
+    "n_scored",
+    "churn_rate",
+    *[f"n_{t}" for t in TIERS],
+    *[f"churn_rate_{t}" for t in TIERS],
+    "roc_auc",
+    "recency_roc_auc",
+    "precision_high",
+    "recency_precision_high",
+    "lift_high",
 ]
 
 
@@ -97,7 +107,11 @@ def realized_churn_trend(outcomes: pd.DataFrame) -> pd.DataFrame:
     trend = pd.DataFrame(rows, columns=TREND_COLUMNS)
     counts = [c for c in TREND_COLUMNS if c.startswith("n_")]
     trend[counts] = trend[counts].astype("Int64")
-    metrics = [c for c in TREND_COLUMNS if c not in counts and c not in ("as_of_date", "horizon_end", "status", "model_version")]
+    metrics = [
+        c
+        for c in TREND_COLUMNS
+        if c not in counts and c not in ("as_of_date", "horizon_end", "status", "model_version")
+    ]
     trend[metrics] = trend[metrics].astype("float64")
     return trend
 
@@ -110,7 +124,7 @@ def plot_realized_trend(trend: pd.DataFrame, path: str | Path) -> Path:
     FigureCanvasAgg(fig)
     left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     x = pd.to_datetime(measured["as_of_date"])
-    for tier, style in zip(TIERS, ("o-", "s-", "^-")):
+    for tier, style in zip(TIERS, ("o-", "s-", "^-"), strict=False):
         left.plot(x, measured[f"churn_rate_{tier}"], style, label=f"{tier} tier")
     left.plot(x, measured["churn_rate"], "kx--", label="all scored")
     left.set_title("Realized churn rate per tier")

@@ -7,8 +7,8 @@ display backend is touched (safe inside Dagster runs and threads).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -77,8 +77,9 @@ def plot_precision_recall(curves: Curves, path: str | Path, title: str = "Precis
     return _save(fig, ax, path)
 
 
-def plot_calibration(curves: Curves, path: str | Path, n_bins: int = 10,
-                     title: str = "Calibration (reliability)") -> Path:
+def plot_calibration(
+    curves: Curves, path: str | Path, n_bins: int = 10, title: str = "Calibration (reliability)"
+) -> Path:
     fig, ax = _figure(title, "mean predicted P(churn)", "observed churn rate")
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect")
     for name, pair in curves.items():

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -103,6 +104,7 @@ def _trend(noun: str):
         if v < 1:
             return f"{noun} dropped by {round((1 - v) * 100):.0f}% this week vs the monthly average"
         return f"{noun} this week {round((v - 1) * 100):.0f}% above the monthly average"
+
     return render
 
 
@@ -112,37 +114,55 @@ def _complaints(window: str):
         if n == 0:
             return f"no complaint in the last {window}"
         return f"filed a complaint in the last {window}" if n == 1 else f"filed {n} complaints in the last {window}"
+
     return render
 
 
-def T(kind: str, fn: Callable[[Any], str] | Callable[[Any, Mapping[str, Any]], str], context=(), missing=None,
-      with_ctx: bool = False) -> ReasonTemplate:
-    render = fn if with_ctx else (lambda v, ctx, _f=fn: _f(v))
-    return ReasonTemplate(kind, render, tuple(context), missing)
+def T(
+    kind: str,
+    fn: Callable[[Any], str] | Callable[[Any, Mapping[str, Any]], str],
+    context=(),
+    missing=None,
+    with_ctx: bool = False,
+) -> ReasonTemplate:
+    # with_ctx says which of the two signatures fn has
+    if with_ctx:
+        return ReasonTemplate(kind, cast("Callable[[Any, Mapping[str, Any]], str]", fn), tuple(context), missing)
+    one = cast("Callable[[Any], str]", fn)
+    return ReasonTemplate(kind, lambda v, ctx: one(v), tuple(context), missing)
 
 
 CATALOGUE: dict[str, ReasonTemplate] = {
-    "days_since_last_order": T("recency", _last_order, ("mean_gap_days", "recency_over_typical_gap"),
-                               "no order on record", with_ctx=True),
+    "days_since_last_order": T(
+        "recency", _last_order, ("mean_gap_days", "recency_over_typical_gap"), "no order on record", with_ctx=True
+    ),
     "recency_over_typical_gap": T("recency", lambda v: f"time since last order is {_times(float(v))} the usual gap"),
     "days_since_last_event": T("engagement", lambda v: f"no visit for {_n(v)} days", missing="no visit on record"),
     "sessions_trend_7_30": T("engagement", _trend("visits"), with_ctx=True),
-    "visit_recency_over_typical_gap": T("engagement", lambda v: f"no visit for {_times(float(v))} the usual gap"
-                                                                " between visits"),
+    "visit_recency_over_typical_gap": T(
+        "engagement", lambda v: f"no visit for {_times(float(v))} the usual gap between visits"
+    ),
     "sessions_per_day": T("engagement", lambda v: f"usually visits {float(v) * 7:.1f} times a week"),
     "sessions_total": T("engagement", lambda v: f"{_count(v, 'visit', 'visits')} in total"),
     "visit_days_total": T("engagement", lambda v: f"visited on {_n(v)} days in total"),
     "days_since_first_event": T("engagement", lambda v: f"first visit {_n(v)} days ago"),
     "sessions_after_complaint": T("service", lambda v: f"{_count(v, 'visit', 'visits')} since the last complaint"),
-    "searches_after_complaint": T("service", lambda v: f"{_count(v, 'search', 'searches')} since the last"
-                                                       " complaint"),
-    "add_to_cart_after_complaint": T("service", lambda v: "nothing put in the cart since the last complaint"
-                                     if _n(v) == 0 else f"{_n(v)} items put in the cart since the last complaint"),
+    "searches_after_complaint": T("service", lambda v: f"{_count(v, 'search', 'searches')} since the last complaint"),
+    "add_to_cart_after_complaint": T(
+        "service",
+        lambda v: (
+            "nothing put in the cart since the last complaint"
+            if _n(v) == 0
+            else f"{_n(v)} items put in the cart since the last complaint"
+        ),
+    ),
     "page_views_trend_7_30": T("engagement", _trend("page views"), with_ctx=True),
-    "avg_session_minutes_30d": T("engagement", lambda v: f"visits lasted {float(v):.1f} minutes on average"
-                                                         " in the last 30 days"),
-    "searches_without_purchase_30d": T("price", lambda v: f"{_count(v, 'search', 'searches')} without a purchase"
-                                                          " in the last 30 days"),
+    "avg_session_minutes_30d": T(
+        "engagement", lambda v: f"visits lasted {float(v):.1f} minutes on average in the last 30 days"
+    ),
+    "searches_without_purchase_30d": T(
+        "price", lambda v: f"{_count(v, 'search', 'searches')} without a purchase in the last 30 days"
+    ),
     "orders_total": T("recency", lambda v: f"{_count(v, 'order', 'orders')} in total"),
     "days_since_first_order": T("recency", lambda v: f"first order {_n(v)} days ago"),
     "mean_gap_days": T("recency", lambda v: f"usually orders every {_n(v)} days"),
@@ -153,8 +173,9 @@ CATALOGUE: dict[str, ReasonTemplate] = {
     "amount_max": T("value", lambda v: f"largest order {_money(v)}"),
     "amount_min": T("value", lambda v: f"smallest order {_money(v)}"),
     "discount_share": T("price", lambda v: f"{_pct(v)} of orders bought on discount"),
-    "category_count": T("value", lambda v: "bought from a single category" if _n(v) == 1
-                        else f"bought from {_n(v)} categories"),
+    "category_count": T(
+        "value", lambda v: "bought from a single category" if _n(v) == 1 else f"bought from {_n(v)} categories"
+    ),
     "category_entropy": T("value", lambda v: f"category variety (entropy) {float(v):.2f}"),
     "cancel_rate": T("service", lambda v: f"{_pct(v)} of orders cancelled"),
     "refund_rate": T("service", lambda v: f"{_pct(v)} of orders refunded"),
@@ -170,13 +191,15 @@ CATALOGUE: dict[str, ReasonTemplate] = {
     "complaints_30d": T("service", _complaints("30 days"), with_ctx=True),
     "complaints_90d": T("service", _complaints("90 days"), with_ctx=True),
     "questions_90d": T("service", lambda v: f"asked {_count(v, 'question', 'questions')} in the last 90 days"),
-    "days_since_last_complaint": T("service", lambda v: f"last complaint {_n(v)} days ago",
-                                   missing="no complaint on record"),
+    "days_since_last_complaint": T(
+        "service", lambda v: f"last complaint {_n(v)} days ago", missing="no complaint on record"
+    ),
     "tenure_days": T("profile", lambda v: f"customer for {_n(v)} days"),
     "region": T("profile", lambda v: f"region: {v}"),
     "channel": T("profile", lambda v: f"acquisition channel: {v}"),
     "membership": T("profile", lambda v: f"membership: {v}"),
 }
+
 
 # ---- behaviour BERT (occlusion of token families, ml/models/behaviour_bert.py) and hybrid -------------
 # These features are not columns of X: the value is missing, so the text is the ``missing`` text.
@@ -184,39 +207,57 @@ def _sequence(kind: str, text: str) -> ReasonTemplate:
     return T(kind, lambda v, _t=text: _t, missing=text)
 
 
-CATALOGUE.update({
-    "seq_complaints": _sequence("service", "a complaint in the recent history raises the risk"),
-    "seq_late_delivery": _sequence("service", "late deliveries in the recent history raise the risk"),
-    "seq_low_ratings": _sequence("service", "1- or 2-star reviews in the recent history raise the risk"),
-    "seq_reviews": _sequence("service", "the reviews and questions in the recent history raise the risk"),
-    "seq_returns": _sequence("service", "cancelled, refunded or returned orders in the recent history raise the risk"),
-    "seq_orders": _sequence("recency", "the pattern of recent orders (timing, amounts, categories) raises the risk"),
-    "seq_searches": _sequence("price", "searches in the recent history (without buying) raise the risk"),
-    "seq_carts": _sequence("engagement", "items put in the cart or favourites without ordering raise the risk"),
-    "seq_sessions": _sequence("engagement",
-                              "the pattern of recent visits (logins, page views, clicks) raises the risk"),
-    "seq_pauses": _sequence("engagement", "long pauses between recent activities raise the risk"),
-    "seq_last_activity": _sequence("recency", "the time since the last activity raises the risk"),
-    "seq_other": _sequence("engagement", "other recent activity in the history raises the risk"),
-    "bert_embedding": _sequence("engagement", "recent behaviour sequence looks like customers who left"),
-    "text_neg_mean_30d": T("service", lambda v: f"reviews in the last 30 days read as a bad experience"
-                                                f" (text score {float(v):.2f})",
-                           missing="no review text in the last 30 days"),
-    "text_neg_max_30d": T("service", lambda v: f"a review in the last 30 days reads as a bad experience"
-                                               f" (text score {float(v):.2f})",
-                          missing="no review text in the last 30 days"),
-    "text_neg_mean_90d": T("service", lambda v: f"reviews in the last 90 days read as a bad experience"
-                                                f" (text score {float(v):.2f})",
-                           missing="no review text in the last 90 days"),
-    "text_neg_max_90d": T("service", lambda v: f"a review in the last 90 days reads as a bad experience"
-                                               f" (text score {float(v):.2f})",
-                          missing="no review text in the last 90 days"),
-})
+CATALOGUE.update(
+    {
+        "seq_complaints": _sequence("service", "a complaint in the recent history raises the risk"),
+        "seq_late_delivery": _sequence("service", "late deliveries in the recent history raise the risk"),
+        "seq_low_ratings": _sequence("service", "1- or 2-star reviews in the recent history raise the risk"),
+        "seq_reviews": _sequence("service", "the reviews and questions in the recent history raise the risk"),
+        "seq_returns": _sequence(
+            "service", "cancelled, refunded or returned orders in the recent history raise the risk"
+        ),
+        "seq_orders": _sequence(
+            "recency", "the pattern of recent orders (timing, amounts, categories) raises the risk"
+        ),
+        "seq_searches": _sequence("price", "searches in the recent history (without buying) raise the risk"),
+        "seq_carts": _sequence("engagement", "items put in the cart or favourites without ordering raise the risk"),
+        "seq_sessions": _sequence(
+            "engagement", "the pattern of recent visits (logins, page views, clicks) raises the risk"
+        ),
+        "seq_pauses": _sequence("engagement", "long pauses between recent activities raise the risk"),
+        "seq_last_activity": _sequence("recency", "the time since the last activity raises the risk"),
+        "seq_other": _sequence("engagement", "other recent activity in the history raises the risk"),
+        "bert_embedding": _sequence("engagement", "recent behaviour sequence looks like customers who left"),
+        "text_neg_mean_30d": T(
+            "service",
+            lambda v: f"reviews in the last 30 days read as a bad experience (text score {float(v):.2f})",
+            missing="no review text in the last 30 days",
+        ),
+        "text_neg_max_30d": T(
+            "service",
+            lambda v: f"a review in the last 30 days reads as a bad experience (text score {float(v):.2f})",
+            missing="no review text in the last 30 days",
+        ),
+        "text_neg_mean_90d": T(
+            "service",
+            lambda v: f"reviews in the last 90 days read as a bad experience (text score {float(v):.2f})",
+            missing="no review text in the last 90 days",
+        ),
+        "text_neg_max_90d": T(
+            "service",
+            lambda v: f"a review in the last 90 days reads as a bad experience (text score {float(v):.2f})",
+            missing="no review text in the last 90 days",
+        ),
+    }
+)
 
 
 _ACTIVITY_NOUNS = {
-    "logins": ("login", "logins"), "sessions": ("visit", "visits"), "page_views": ("page view", "page views"),
-    "clicks": ("click", "clicks"), "searches": ("search", "searches"),
+    "logins": ("login", "logins"),
+    "sessions": ("visit", "visits"),
+    "page_views": ("page view", "page views"),
+    "clicks": ("click", "clicks"),
+    "searches": ("search", "searches"),
     "add_to_cart": ("item added to cart", "items added to cart"),
 }
 _TAG_LABELS = {"high_frequency": "a high-frequency buyer", "low_frequency": "a low-frequency buyer"}
@@ -302,8 +343,9 @@ def _py(v) -> Any:
     return v
 
 
-def top_reasons(contrib_df: pd.DataFrame, X: pd.DataFrame, k: int = 3,
-                min_contribution: float = 0.0) -> list[list[dict]]:
+def top_reasons(
+    contrib_df: pd.DataFrame, X: pd.DataFrame, k: int = 3, min_contribution: float = 0.0
+) -> list[list[dict]]:
     """The k features pushing churn risk up most per row (contribution > ``min_contribution``)."""
     if len(contrib_df) != len(X):
         raise ValueError("contrib_df and X must have the same rows")
@@ -333,7 +375,7 @@ def top_reasons(contrib_df: pd.DataFrame, X: pd.DataFrame, k: int = 3,
         t = lookup(feat)
         ctx_cols = [c for c in (t.context if t else ()) if c in X.columns]
         ctx_arrays = {c: X[c].to_numpy()[rows] for c in ctx_cols}
-        for r_i, (row, q) in enumerate(zip(rows, pos)):
+        for r_i, (row, q) in enumerate(zip(rows, pos, strict=False)):
             v = _py(col[r_i])
             ctx = {c: _py(a[r_i]) for c, a in ctx_arrays.items()}
             values[row, q] = v
@@ -342,11 +384,19 @@ def top_reasons(contrib_df: pd.DataFrame, X: pd.DataFrame, k: int = 3,
     kinds = {j: kind_of(names[j]) for j in np.unique(idx[valid])}
     out: list[list[dict]] = []
     for i in range(n):
-        out.append([
-            {"feature": names[idx[i, q]], "value": values[i, q], "contribution": float(vals[i, q]),
-             "text": texts[i, q], "kind": kinds[idx[i, q]]}
-            for q in range(k) if valid[i, q]
-        ])
+        out.append(
+            [
+                {
+                    "feature": names[idx[i, q]],
+                    "value": values[i, q],
+                    "contribution": float(vals[i, q]),
+                    "text": texts[i, q],
+                    "kind": kinds[idx[i, q]],
+                }
+                for q in range(k)
+                if valid[i, q]
+            ]
+        )
     return out
 
 

@@ -38,8 +38,9 @@ import json
 import logging
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -100,9 +101,18 @@ class ReviewSentimentModel(ClassifierMixin, BaseEstimator):
     source_model_: str | None = None
     training_info_: dict[str, Any] | None = None
 
-    def __init__(self, model_path: str | None = None, max_len: int = 96, epochs: int = 1, batch_size: int = 32,
-                 lr: float = 3e-5, fine_tune_layers: int = 2, max_train_texts: int = 4000, seed: int = 7,
-                 progress: bool = True) -> None:
+    def __init__(
+        self,
+        model_path: str | None = None,
+        max_len: int = 96,
+        epochs: int = 1,
+        batch_size: int = 32,
+        lr: float = 3e-5,
+        fine_tune_layers: int = 2,
+        max_train_texts: int = 4000,
+        seed: int = 7,
+        progress: bool = True,
+    ) -> None:
         self.model_path = model_path
         self.max_len = max_len
         self.epochs = epochs
@@ -153,8 +163,9 @@ class ReviewSentimentModel(ClassifierMixin, BaseEstimator):
 
     # ---- batching ---------------------------------------------------------------------------
     def _tokenize(self, texts: list[str]) -> list[list[int]]:
-        return self.tokenizer_(texts, truncation=True, max_length=int(self.max_len),
-                               add_special_tokens=True)["input_ids"]
+        return self.tokenizer_(texts, truncation=True, max_length=int(self.max_len), add_special_tokens=True)[
+            "input_ids"
+        ]
 
     def _batch(self, seqs: list[list[int]], rows: np.ndarray):
         import torch
@@ -176,7 +187,7 @@ class ReviewSentimentModel(ClassifierMixin, BaseEstimator):
         return self.head_(pooled).squeeze(-1)
 
     # ---- fit / predict ------------------------------------------------------------------------
-    def fit(self, texts: Sequence[str], ratings: Sequence[int]) -> "ReviewSentimentModel":
+    def fit(self, texts: Sequence[str], ratings: Sequence[int]) -> ReviewSentimentModel:
         from churn_assets.ml.torch_utils import cpu_threads, torch_seed
 
         texts = _clean(texts)
@@ -200,8 +211,11 @@ class ReviewSentimentModel(ClassifierMixin, BaseEstimator):
                 res, groups = self._train(texts_fit, y_fit, trainable_layers, rng)
         self.source_model_ = path
         self.training_info_ = {
-            "device": str(self.device), "threads": int(threads), "fit_seconds": res.seconds,
-            "train_texts": int(len(rows)), "epochs": int(self.epochs),
+            "device": str(self.device),
+            "threads": int(threads),
+            "fit_seconds": res.seconds,
+            "train_texts": int(len(rows)),
+            "epochs": int(self.epochs),
             "train_texts_per_second": int(self.epochs) * len(rows) / max(res.seconds, 1e-9),
             "train_loss": res.epoch_losses[-1] if res.epoch_losses else float("nan"),
             "fine_tuned_layers": len(trainable_layers),
@@ -216,7 +230,7 @@ class ReviewSentimentModel(ClassifierMixin, BaseEstimator):
             p.requires_grad_(False)
         layers = _layers(self.encoder_)
         k = max(0, min(int(self.fine_tune_layers), len(layers)))
-        trainable_layers = layers[len(layers) - k:] if k else []
+        trainable_layers = layers[len(layers) - k :] if k else []
         for layer in trainable_layers:
             for p in layer.parameters():
                 p.requires_grad_(True)
@@ -259,10 +273,22 @@ class ReviewSentimentModel(ClassifierMixin, BaseEstimator):
                 layer.train()  # ... the fine-tuned ones with it
             self.head_.train()
 
-        spec = LoopSpec(epochs=int(self.epochs), n_batches=-(-len(seqs) // bs), warmup_ratio=0.1,
-                        desc="review text fine-tune", progress=bool(self.progress))
-        res = train_loop(torch.nn.ModuleList([self.encoder_, self.head_]), groups,
-                         lambda: length_batches(lengths, bs, rng), batch_loss, spec, device, train_mode=train_mode)
+        spec = LoopSpec(
+            epochs=int(self.epochs),
+            n_batches=-(-len(seqs) // bs),
+            warmup_ratio=0.1,
+            desc="review text fine-tune",
+            progress=bool(self.progress),
+        )
+        res = train_loop(
+            torch.nn.ModuleList([self.encoder_, self.head_]),
+            groups,
+            lambda: length_batches(lengths, bs, rng),
+            batch_loss,
+            spec,
+            device,
+            train_mode=train_mode,
+        )
         return res, groups
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -291,8 +317,7 @@ class ReviewSentimentModel(ClassifierMixin, BaseEstimator):
         self.head_.eval()
         # each distinct text is scored once (templated / repeated reviews are common)
         position: dict[str, int] = {}
-        inverse = np.fromiter((position.setdefault(t, len(position)) for t in texts), dtype=np.int64,
-                              count=len(texts))
+        inverse = np.fromiter((position.setdefault(t, len(position)) for t in texts), dtype=np.int64, count=len(texts))
         unique = list(position)
         scores = np.empty(len(unique), dtype=np.float64)
         with cpu_threads(None, device):
@@ -317,15 +342,20 @@ class ReviewSentimentModel(ClassifierMixin, BaseEstimator):
         path.mkdir(parents=True, exist_ok=True)
         self.encoder_.save_pretrained(path / ENCODER_DIR)
         self.tokenizer_.save_pretrained(path / ENCODER_DIR)
-        save_file({k: v.detach().cpu().contiguous() for k, v in self.head_.state_dict().items()},
-                  str(path / HEAD_WEIGHTS))
-        state = {"params": self.get_params(), "source_model": self.source_model_,
-                 "training_info": self.training_info_, "class": "churn_assets.ml.text:ReviewSentimentModel"}
+        save_file(
+            {k: v.detach().cpu().contiguous() for k, v in self.head_.state_dict().items()}, str(path / HEAD_WEIGHTS)
+        )
+        state = {
+            "params": self.get_params(),
+            "source_model": self.source_model_,
+            "training_info": self.training_info_,
+            "class": "churn_assets.ml.text:ReviewSentimentModel",
+        }
         (path / STATE_JSON).write_text(json.dumps(state, indent=2, default=str))
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "ReviewSentimentModel":
+    def load(cls, path: str | Path) -> ReviewSentimentModel:
         from safetensors.torch import load_file
 
         path = Path(path)
@@ -342,8 +372,9 @@ class ReviewSentimentModel(ClassifierMixin, BaseEstimator):
 
 
 # ---- the bag-of-words baseline and the comparison ---------------------------------------------------
-def tfidf_baseline(train_texts: Sequence[str], train_ratings: Sequence[int], test_texts: Sequence[str],
-                   C: float = 4.0) -> np.ndarray:
+def tfidf_baseline(
+    train_texts: Sequence[str], train_ratings: Sequence[int], test_texts: Sequence[str], C: float = 4.0
+) -> np.ndarray:
     """P(bad experience) for ``test_texts`` from word 1-2-gram TF-IDF + logistic regression."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -359,8 +390,9 @@ def tfidf_baseline(train_texts: Sequence[str], train_ratings: Sequence[int], tes
     return clf.predict_proba(vec.transform(test))[:, 1]
 
 
-def evaluate_text_models(texts: Sequence[str], ratings: Sequence[int], test_size: float = 0.3, seed: int = 7,
-                         **model_params: Any) -> dict[str, Any]:
+def evaluate_text_models(
+    texts: Sequence[str], ratings: Sequence[int], test_size: float = 0.3, seed: int = 7, **model_params: Any
+) -> dict[str, Any]:
     """Fit the text model and the TF-IDF baseline on one stratified split; held-out ROC AUC of both.
 
     Returns ``test_roc_auc_bert``, ``test_roc_auc_tfidf``, ``n_train``, ``n_test``, ``test_bad_share``,
@@ -380,6 +412,8 @@ def evaluate_text_models(texts: Sequence[str], ratings: Sequence[int], test_size
     tr_ratings = [ratings[i] for i in tr]
     model = ReviewSentimentModel(seed=seed, **model_params)
     model.fit(tr_texts, tr_ratings)
+    info = model.training_info_
+    assert info is not None  # set by fit
     t = time.perf_counter()
     p_bert = model.predict_bad(te_texts)
     pred_seconds = time.perf_counter() - t
@@ -389,8 +423,10 @@ def evaluate_text_models(texts: Sequence[str], ratings: Sequence[int], test_size
     return {
         "test_roc_auc_bert": float(roc_auc_score(y_te, p_bert)) if both else float("nan"),
         "test_roc_auc_tfidf": float(roc_auc_score(y_te, p_tfidf)) if both else float("nan"),
-        "n_train": int(len(tr)), "n_test": int(len(te)), "test_bad_share": float(y_te.mean()),
-        "fit_seconds": float(model.training_info_.get("fit_seconds", float("nan"))),
+        "n_train": int(len(tr)),
+        "n_test": int(len(te)),
+        "test_bad_share": float(y_te.mean()),
+        "fit_seconds": float(info.get("fit_seconds", float("nan"))),
         "predict_texts_per_second": len(te) / max(pred_seconds, 1e-9),
-        "device": model.training_info_.get("device", ""),
+        "device": info.get("device", ""),
     }

@@ -14,7 +14,7 @@ Rules (``choose_threshold(rule, y, p, **params)``):
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from sklearn.metrics import precision_recall_curve

@@ -9,7 +9,8 @@ Shares hold round(share * n) rows, ranked by score with ties broken by row order
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -17,8 +18,9 @@ TIERS = ("high", "medium", "low")
 DEFAULT_CUTOFFS = {"probability": (0.6, 0.3), "share": (0.1, 0.2)}
 
 
-def assign_tiers(p, rule: str | Mapping[str, Any] = "probability",
-                 high: float | None = None, medium: float | None = None) -> np.ndarray:
+def assign_tiers(
+    p, rule: str | Mapping[str, Any] = "probability", high: float | None = None, medium: float | None = None
+) -> np.ndarray:
     if isinstance(rule, Mapping):
         high = rule.get("high", high)
         medium = rule.get("medium", medium)
@@ -42,5 +44,5 @@ def assign_tiers(p, rule: str | Mapping[str, Any] = "probability",
     n_high = int(round(high * s.size))
     n_med = int(round((high + medium) * s.size)) - n_high
     out[order[:n_high]] = "high"
-    out[order[n_high:n_high + n_med]] = "medium"
+    out[order[n_high : n_high + n_med]] = "medium"
     return out

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -85,8 +86,14 @@ def train_loop(
     for epoch in range(spec.epochs):
         (train_mode or module.train)()
         t0 = time.perf_counter()
-        bar = tqdm(batches(), total=spec.n_batches, desc=f"{spec.desc} {epoch + 1}/{spec.epochs}",
-                   disable=not spec.progress, leave=False, mininterval=1.0)
+        bar = tqdm(
+            batches(),
+            total=spec.n_batches,
+            desc=f"{spec.desc} {epoch + 1}/{spec.epochs}",
+            disable=not spec.progress,
+            leave=False,
+            mininterval=1.0,
+        )
         loss_sum, count = 0.0, 0
         for rows in bar:
             with autocast(device):
@@ -114,8 +121,9 @@ def train_loop(
             bad_epochs = 0 if _keep_if_best(module, record, result, spec) else bad_epochs + 1
         result.history.append(record)
         log.info("%s epoch %s: %s", spec.desc, result.epochs_run, record)
-        if (evaluate is not None and spec.patience > 0 and bad_epochs >= spec.patience) \
-                or _out_of_budget(result, spec, started):
+        if (evaluate is not None and spec.patience > 0 and bad_epochs >= spec.patience) or _out_of_budget(
+            result, spec, started
+        ):
             break
     if result.best_state is not None:
         module.load_state_dict(result.best_state)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -68,7 +68,7 @@ def cpu_threads(n: int | None, device: torch.device | None = None):
         torch.set_num_threads(before)
 
 
-def linear_schedule(total_steps: int, warmup_steps: int):
+def linear_schedule(total_steps: int, warmup_steps: float):
     total_steps = max(1, int(total_steps))
     warmup_steps = max(0, min(int(warmup_steps), total_steps - 1))
 
@@ -80,8 +80,9 @@ def linear_schedule(total_steps: int, warmup_steps: int):
     return factor
 
 
-def length_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None = None,
-                   pool: int = 50) -> Iterator[np.ndarray]:
+def length_batches(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None = None, pool: int = 50
+) -> Iterator[np.ndarray]:
     """Batches of row indices with similar lengths.
 
     With ``rng`` (training): shuffle, cut into pools of ``pool`` batches, sort each pool by length,
@@ -93,12 +94,12 @@ def length_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generato
         return iter(())
     if rng is None:
         order = np.argsort(lengths, kind="stable")
-        return iter([order[i: i + batch_size] for i in range(0, n, batch_size)])
+        return iter([order[i : i + batch_size] for i in range(0, n, batch_size)])
     perm = rng.permutation(n)
-    batches = []
+    batches: list[np.ndarray] = []
     step = batch_size * pool
     for s in range(0, n, step):
-        chunk = perm[s: s + step]
+        chunk = perm[s : s + step]
         chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        batches.extend(chunk[i: i + batch_size] for i in range(0, len(chunk), batch_size))
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     return iter([batches[i] for i in rng.permutation(len(batches))])

@@ -24,8 +24,13 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--truth-every-days", type=int, default=d.truth_every_days)
     a = p.parse_args(argv)
     cfg = ShopConfig(
-        n_users=a.users, n_days=a.days, seed=a.seed, messy_share=a.messy_share, start_date=a.start_date,
-        horizon_days=a.horizon_days, truth_every_days=a.truth_every_days,
+        n_users=a.users,
+        n_days=a.days,
+        seed=a.seed,
+        messy_share=a.messy_share,
+        start_date=a.start_date,
+        horizon_days=a.horizon_days,
+        truth_every_days=a.truth_every_days,
     )
     summary = simulate_shop(a.out, cfg)
     print(json.dumps(summary, indent=2, default=str))

@@ -22,7 +22,14 @@ MESSY_TYPES: dict[str, tuple[str, ...]] = {
 }
 TS_COLUMN = {"users": "signup_ts", "orders": "ts", "events": "ts", "reviews": "ts"}
 BAD_TIMESTAMPS = np.array(
-    ["2026-13-45T99:00:00Z", "yesterday", "not a date", "31/02/2026 25:61", "2026-02-30T10:00:00Z", "0000-00-00T00:00:00Z"]
+    [
+        "2026-13-45T99:00:00Z",
+        "yesterday",
+        "not a date",
+        "31/02/2026 25:61",
+        "2026-02-30T10:00:00Z",
+        "0000-00-00T00:00:00Z",
+    ]
 )
 
 
@@ -57,7 +64,11 @@ class MessyMaker:
         types = np.asarray(MESSY_TYPES[kind])[rng.integers(0, len(MESSY_TYPES[kind]), size=n)]
         for name in types:
             self.counts[kind][str(name)] += 1
-        messy = df.iloc[rng.integers(0, len(df), size=n)].reset_index(drop=True).astype(object) if n else df.iloc[:0].astype(object)
+        messy = (
+            df.iloc[rng.integers(0, len(df), size=n)].reset_index(drop=True).astype(object)
+            if n
+            else df.iloc[:0].astype(object)
+        )
         ts_col = TS_COLUMN[kind]
         sel = types == "bad_timestamp"
         messy.loc[sel, ts_col] = BAD_TIMESTAMPS[rng.integers(0, len(BAD_TIMESTAMPS), size=int(sel.sum()))]
@@ -86,7 +97,9 @@ class MessyMaker:
     def break_csv_lines(self, lines: list[str]) -> list[str]:
         """Malformed CSV lines: a field too few, a field too many, quotes spanning fields, wrong delimiter."""
         out = []
-        for line, v in zip(lines, self.rng.integers(0, 4, size=len(lines))):  # loop over the few messy lines
+        for line, v in zip(
+            lines, self.rng.integers(0, 4, size=len(lines)), strict=False
+        ):  # loop over the few messy lines
             fields = line.split(",")
             if v == 0:
                 out.append(",".join(fields[:-2]))
@@ -101,7 +114,7 @@ class MessyMaker:
     def break_json_lines(self, lines: list[str]) -> list[str]:
         """Malformed JSONL lines: truncated, single-quoted, missing comma."""
         out = []
-        for line, v in zip(lines, self.rng.integers(0, 3, size=len(lines))):
+        for line, v in zip(lines, self.rng.integers(0, 3, size=len(lines)), strict=False):
             if v == 0:
                 out.append(line[: max(5, int(len(line) * 0.6))])
             elif v == 1:

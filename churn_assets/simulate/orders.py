@@ -62,8 +62,15 @@ class DayOrders:
 
 
 def draw_orders(
-    cfg: ShopConfig, pop: Population, users: np.ndarray, lam: np.ndarray, t: int, promo: float,
-    counter: int, rs: np.random.Generator, re: np.random.Generator,
+    cfg: ShopConfig,
+    pop: Population,
+    users: np.ndarray,
+    lam: np.ndarray,
+    t: int,
+    promo: float,
+    counter: int,
+    rs: np.random.Generator,
+    re: np.random.Generator,
 ) -> DayOrders:
     counts = rs.poisson(lam)
     u = np.repeat(users, counts)
@@ -103,10 +110,21 @@ def draw_orders(
     complaint_day = np.where(status == CANCELLED, t, t + np.minimum(deliver_day - t, 6)) + feedback_lag
     order_id = tagged("o", counter + np.arange(n), 9)
     return DayOrders(
-        user=u, order_id=order_id, category=category, status=status, delivery_days=delivery, late=late,
-        fail=fail, complaint=complaint, complaint_day=complaint_day.astype(np.int64), review=review,
-        review_day=(deliver_day + feedback_lag + 1).astype(np.int64), question=question,
-        amount=amount, discount=discount, quantity=quantity,
+        user=u,
+        order_id=order_id,
+        category=category,
+        status=status,
+        delivery_days=delivery,
+        late=late,
+        fail=fail,
+        complaint=complaint,
+        complaint_day=complaint_day.astype(np.int64),
+        review=review,
+        review_day=(deliver_day + feedback_lag + 1).astype(np.int64),
+        question=question,
+        amount=amount,
+        discount=discount,
+        quantity=quantity,
     )
 
 
@@ -119,7 +137,9 @@ def apply_shocks(st: State, pop: Population, orders: DayOrders, rs: np.random.Ge
     paid = orders.status == PAID
     returned = (orders.status == REFUNDED) | (orders.status == RETURNED)
     shock = (
-        SHOCK_LATE * orders.late + SHOCK_FAIL * (orders.fail > 0) + SHOCK_RETURN * returned
+        SHOCK_LATE * orders.late
+        + SHOCK_FAIL * (orders.fail > 0)
+        + SHOCK_RETURN * returned
         + SHOCK_CANCEL * (orders.status == CANCELLED)
     )
     st.D += np.bincount(u, weights=shock * pop.tolerance[u], minlength=n_users)
@@ -169,8 +189,11 @@ def feedback_frame(
     u = re.random(len(r))
     topic = np.select(
         [rating >= 5, rating == 4, rating == 3],
-        [T.PRAISE, np.where(u < 0.55, T.PRAISE, np.where(u < 0.9, T.MIXED_OK, T.PRICE)),
-         np.where(u < 0.8, T.MIXED_OK, T.PRICE)],
+        [
+            T.PRAISE,
+            np.where(u < 0.55, T.PRAISE, np.where(u < 0.9, T.MIXED_OK, T.PRICE)),
+            np.where(u < 0.8, T.MIXED_OK, T.PRICE),
+        ],
         T.QUALITY,
     )
     topic = np.where(says_it, np.where(o.fail[r] == 2, T.GRIEVANCE_SUPPORT, T.GRIEVANCE_DELIVERY), topic)
@@ -197,7 +220,9 @@ def feedback_frame(
     return out.drop(columns=["_after"])
 
 
-def _rows(o: DayOrders, rows: np.ndarray, day: np.ndarray, rating: np.ndarray, text: np.ndarray, kind: str) -> pd.DataFrame:
+def _rows(
+    o: DayOrders, rows: np.ndarray, day: np.ndarray, rating: np.ndarray, text: np.ndarray, kind: str
+) -> pd.DataFrame:
     rating = pd.Series(np.asarray(rating, dtype=np.int64)).astype("Int64")
     return pd.DataFrame(
         {

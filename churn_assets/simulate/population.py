@@ -27,7 +27,6 @@ from churn_assets.simulate.config import (
     ShopConfig,
 )
 
-
 BROWSE_NOISE = 0.15  # spread (lognormal sigma) between customers of browsing sessions per order
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from churn_assets.warehouse.contract import EVENT_TYPES
 from churn_assets.simulate.config import CATEGORIES, CATEGORY_POPULARITY, DAY_S, DEVICES, ITEMS_PER_CATEGORY
 from churn_assets.simulate.population import Population, iso_ts, tagged
+from churn_assets.warehouse.contract import EVENT_TYPES
 
 BROWSE, SHOPPING_AROUND, FADING, PURCHASE = 0, 1, 2, 3
 # per mode (rows) and event type (columns, EVENT_TYPES order): fixed count + Poisson mean
@@ -42,12 +42,39 @@ SEARCH = EVENT_TYPES.index("search")
 PAGE_VIEW = EVENT_TYPES.index("page_view")
 
 QUERIES = (
-    ("wireless headphones", "usb c charger", "phone case", "mechanical keyboard", "bluetooth speaker",
-     "smartwatch", "laptop stand", "hdmi cable", "power bank", "webcam"),
-    ("winter jacket", "summer dress", "white sneakers", "slim jeans", "wool scarf", "linen shirt", "hoodie",
-     "ankle boots", "rain coat"),
-    ("desk lamp", "memory foam pillow", "non stick pan", "blackout curtains", "storage box", "electric kettle",
-     "bath towels", "plant pot"),
+    (
+        "wireless headphones",
+        "usb c charger",
+        "phone case",
+        "mechanical keyboard",
+        "bluetooth speaker",
+        "smartwatch",
+        "laptop stand",
+        "hdmi cable",
+        "power bank",
+        "webcam",
+    ),
+    (
+        "winter jacket",
+        "summer dress",
+        "white sneakers",
+        "slim jeans",
+        "wool scarf",
+        "linen shirt",
+        "hoodie",
+        "ankle boots",
+        "rain coat",
+    ),
+    (
+        "desk lamp",
+        "memory foam pillow",
+        "non stick pan",
+        "blackout curtains",
+        "storage box",
+        "electric kettle",
+        "bath towels",
+        "plant pot",
+    ),
     ("face cream", "shampoo dry hair", "perfume", "matte lipstick", "vitamin c serum", "sunscreen spf 50", "hair oil"),
     ("yoga mat", "running shoes", "dumbbells set", "water bottle", "bike helmet", "tennis racket", "gym bag"),
     ("bestseller novel", "cookbook", "notebook a5", "comic", "travel guide", "kids book", "wall calendar"),
@@ -69,8 +96,15 @@ def _start_seconds(n: int, re: np.random.Generator) -> np.ndarray:
 
 
 def build_sessions(
-    user: np.ndarray, mode: np.ndarray, category: np.ndarray, t: int, start_epoch: int,
-    pop: Population, ids: np.ndarray, counter: int, re: np.random.Generator,
+    user: np.ndarray,
+    mode: np.ndarray,
+    category: np.ndarray,
+    t: int,
+    start_epoch: int,
+    pop: Population,
+    ids: np.ndarray,
+    counter: int,
+    re: np.random.Generator,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Events of all sessions of day t, and each session's end (seconds into the day).
 

@@ -7,7 +7,8 @@ and the feedback (reviews, complaints) already scheduled for later days.
 from __future__ import annotations
 
 import time
-from datetime import datetime, time as dtime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ from churn_assets.simulate.dynamics import (
 from churn_assets.simulate.messy import MessyMaker
 from churn_assets.simulate.orders import apply_shocks, draw_orders, feedback_frame, orders_frame
 from churn_assets.simulate.population import draw_population, user_ids, users_frame
-from churn_assets.simulate.sessions import FADING, PURCHASE, SHOPPING_AROUND, BROWSE, build_sessions
+from churn_assets.simulate.sessions import BROWSE, FADING, PURCHASE, SHOPPING_AROUND, build_sessions
 from churn_assets.simulate.writers import TruthWriter, append_jsonl, write_json, write_reviews, write_text_file
 
 KINDS = ("users", "orders", "events", "reviews")
@@ -92,18 +93,26 @@ def _write_events(path: Path, s_user, s_mode, s_cat, t: int, ctx: dict, counter:
         for lo in range(0, max(len(s_user), 1), SESSION_CHUNK):  # bounded memory for big shops
             part = slice(lo, lo + SESSION_CHUNK)
             events, ends[part] = build_sessions(
-                s_user[part], s_mode[part], s_cat[part], t, ctx["start_epoch"], ctx["pop"], ctx["ids"], counter + lo, ctx["re"]
+                s_user[part],
+                s_mode[part],
+                s_cat[part],
+                t,
+                ctx["start_epoch"],
+                ctx["pop"],
+                ctx["ids"],
+                counter + lo,
+                ctx["re"],
             )
             rows += append_jsonl(fh, "events", events, ctx["messy"], ctx["start_epoch"] + t * DAY_S)
     return rows, ends
 
 
-def simulate_shop(out_dir: Path, config: ShopConfig = ShopConfig()) -> dict:
+def simulate_shop(out_dir: Path, config: ShopConfig | None = None) -> dict:
     """Simulate the shop day by day into out_dir/landing/<kind>/YYYY-MM-DD.* and out_dir/truth/.
 
     Returns a summary: rows written per kind, messy rows per kind and type, truth rows, elapsed seconds.
     """
-    cfg = config
+    cfg = config or ShopConfig()
     started = time.perf_counter()
     out_dir = Path(out_dir)
     landing, truth_dir = out_dir / "landing", out_dir / "truth"
@@ -138,11 +147,15 @@ class _ShopRun:
         self.cal = make_calendar(cfg, r_cal)
         self.st = initial_state(self.pop, r_init)
         self.ids = user_ids(cfg.n_users)
-        self.start_epoch = int(datetime.combine(cfg.start_date, dtime(0), tzinfo=timezone.utc).timestamp())
+        self.start_epoch = int(datetime.combine(cfg.start_date, dtime(0), tzinfo=UTC).timestamp())
         self.messy = MessyMaker(cfg.messy_share, cfg.n_users, r_messy)
         self.clock = VisitClock(cfg.n_users, VISIT_REGULARITY, self.re)
         self.ctx = {
-            "pop": self.pop, "ids": self.ids, "start_epoch": self.start_epoch, "messy": self.messy, "re": self.re
+            "pop": self.pop,
+            "ids": self.ids,
+            "start_epoch": self.start_epoch,
+            "messy": self.messy,
+            "re": self.re,
         }
         self.pending: dict[int, list[pd.DataFrame]] = {}  # feedback rows by the day they are posted
         self.rows = dict.fromkeys(KINDS, 0)
@@ -212,7 +225,18 @@ class _ShopRun:
 
 def _finish(cfg, pop, st, ids, truth_dir: Path, rows: dict, messy: MessyMaker, truth, started: float) -> dict:
     latent = pop.frame(ids)
-    for name in ("alive", "death_day", "giveup", "complaint_day", "n_paid", "late_orders", "failures", "complaints", "D", "e"):
+    for name in (
+        "alive",
+        "death_day",
+        "giveup",
+        "complaint_day",
+        "n_paid",
+        "late_orders",
+        "failures",
+        "complaints",
+        "D",
+        "e",
+    ):
         latent[f"final_{name}"] = getattr(st, name)
     for name in ("final_death_day", "final_complaint_day"):
         latent.loc[latent[name] == NEVER, name] = -1

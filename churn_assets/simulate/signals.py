@@ -83,8 +83,12 @@ def late_signal(orders: pd.DataFrame, labels: pd.DataFrame, late_days: float = 7
     o = orders[orders["status"] == "paid"].assign(as_of_date=lambda d: d["ts"].dt.date)
     o = o.merge(labels, on=["user_id", "as_of_date"])
     late = o["delivery_days"] >= late_days
-    return {"churn_late": float(o.loc[late, "churned"].mean()), "churn_on_time": float(o.loc[~late, "churned"].mean()),
-            "n_late": int(late.sum()), "n_on_time": int((~late).sum())}
+    return {
+        "churn_late": float(o.loc[late, "churned"].mean()),
+        "churn_on_time": float(o.loc[~late, "churned"].mean()),
+        "n_late": int(late.sum()),
+        "n_on_time": int((~late).sum()),
+    }
 
 
 def recent_activity(events: pd.DataFrame, labels: pd.DataFrame, days: int = 30) -> dict:
@@ -97,5 +101,7 @@ def recent_activity(events: pd.DataFrame, labels: pd.DataFrame, days: int = 30) 
         lab = labels[labels["as_of_date"] == d]
         out.append(lab.assign(events=lab["user_id"].map(n).fillna(0).to_numpy()))
     both = pd.concat(out, ignore_index=True)
-    return {"churners": float(both.loc[both["churned"], "events"].mean()),
-            "stayers": float(both.loc[~both["churned"], "events"].mean())}
+    return {
+        "churners": float(both.loc[both["churned"], "events"].mean()),
+        "stayers": float(both.loc[~both["churned"], "events"].mean()),
+    }

@@ -28,84 +28,162 @@ PRODUCTS = (
 )
 
 OPENERS = (
-    "", "", "", "Honestly, ", "Well, ", "So, ", "Ordered this for my partner. ", "Second order here. ",
-    "Bought this as a gift. ", "First time buying from this shop. ", "Update: ", "Quick review: ",
-    "I was looking for this for a while. ", "Got it last week. ",
+    "",
+    "",
+    "",
+    "Honestly, ",
+    "Well, ",
+    "So, ",
+    "Ordered this for my partner. ",
+    "Second order here. ",
+    "Bought this as a gift. ",
+    "First time buying from this shop. ",
+    "Update: ",
+    "Quick review: ",
+    "I was looking for this for a while. ",
+    "Got it last week. ",
 )
 CLOSERS = (
-    "", "", "", " Thanks.", " Just my two cents.", " That is all.", " Keep that in mind.",
-    " Ordered on a weekday, if that matters.", " Posting this for other buyers.",
+    "",
+    "",
+    "",
+    " Thanks.",
+    " Just my two cents.",
+    " That is all.",
+    " Keep that in mind.",
+    " Ordered on a weekday, if that matters.",
+    " Posting this for other buyers.",
 )
 PRAISE_MAIN = (
-    "Love the {p}.", "Great {p}, exactly as described.", "The {p} works perfectly.",
-    "Really happy with this {p}.", "Excellent quality {p}.", "The {p} exceeded my expectations.",
-    "Would buy this {p} again.", "Best {p} I have owned.", "The {p} looks even better in person.",
+    "Love the {p}.",
+    "Great {p}, exactly as described.",
+    "The {p} works perfectly.",
+    "Really happy with this {p}.",
+    "Excellent quality {p}.",
+    "The {p} exceeded my expectations.",
+    "Would buy this {p} again.",
+    "Best {p} I have owned.",
+    "The {p} looks even better in person.",
 )
 PRAISE_EXTRA = (
-    "", "", " Fast delivery too.", " Arrived quickly and well packed.", " Highly recommend.",
-    " My family loves it.", " Good value for money.", " The delivery was on time.",
-    " Nice packaging as well.", " No complaints at all.",
+    "",
+    "",
+    " Fast delivery too.",
+    " Arrived quickly and well packed.",
+    " Highly recommend.",
+    " My family loves it.",
+    " Good value for money.",
+    " The delivery was on time.",
+    " Nice packaging as well.",
+    " No complaints at all.",
 )
 OK_MAIN = (
-    "The {p} is okay", "The {p} is decent", "The {p} does the job", "Fine {p} overall",
-    "The {p} is alright for the price", "Not bad, the {p} is usable", "The {p} is as expected",
-    "The {p} itself is fine", "Good {p} in general",
+    "The {p} is okay",
+    "The {p} is decent",
+    "The {p} does the job",
+    "Fine {p} overall",
+    "The {p} is alright for the price",
+    "Not bad, the {p} is usable",
+    "The {p} is as expected",
+    "The {p} itself is fine",
+    "Good {p} in general",
 )
 MINOR = (
-    "the colour is a bit different from the photos", "it is smaller than I thought",
-    "the material feels a little thin", "the instructions could be clearer",
-    "the size runs slightly large", "it smells a bit at first", "it could last longer",
-    "the design is rather plain", "nothing special really", "it is heavier than expected",
-    "the finish has a tiny scratch", "the buttons feel cheap",
+    "the colour is a bit different from the photos",
+    "it is smaller than I thought",
+    "the material feels a little thin",
+    "the instructions could be clearer",
+    "the size runs slightly large",
+    "it smells a bit at first",
+    "it could last longer",
+    "the design is rather plain",
+    "nothing special really",
+    "it is heavier than expected",
+    "the finish has a tiny scratch",
+    "the buttons feel cheap",
 )
 GRIEVANCE_DELIVERY_TEXT = (
-    "it arrived two weeks late", "the parcel was damaged when it came", "the courier left it at the wrong address",
-    "tracking said delivered but it only showed up days later", "the box was crushed in transit",
-    "delivery took forever", "I waited ages for the parcel", "half of the order was missing from the box",
-    "it came a week after the promised date", "the courier never rang the bell and took it back",
+    "it arrived two weeks late",
+    "the parcel was damaged when it came",
+    "the courier left it at the wrong address",
+    "tracking said delivered but it only showed up days later",
+    "the box was crushed in transit",
+    "delivery took forever",
+    "I waited ages for the parcel",
+    "half of the order was missing from the box",
+    "it came a week after the promised date",
+    "the courier never rang the bell and took it back",
 )
 GRIEVANCE_SUPPORT_TEXT = (
-    "support never answered my emails", "customer service was useless when I asked about it",
-    "nobody from support replied to my question", "the help chat kept sending me in circles",
-    "I had to contact support three times", "the support team closed my ticket without an answer",
-    "the hotline put me on hold for an hour", "customer service promised a call back that never came",
+    "support never answered my emails",
+    "customer service was useless when I asked about it",
+    "nobody from support replied to my question",
+    "the help chat kept sending me in circles",
+    "I had to contact support three times",
+    "the support team closed my ticket without an answer",
+    "the hotline put me on hold for an hour",
+    "customer service promised a call back that never came",
 )
 QUALITY_MAIN = (
-    "The {p} broke after a week.", "The {p} stopped working after two days.",
-    "Cheap material, the {p} fell apart.", "The {p} looks nothing like the pictures.",
-    "Poor quality {p}.", "The {p} is flimsy and uncomfortable.", "The {p} is not what I ordered in terms of quality.",
+    "The {p} broke after a week.",
+    "The {p} stopped working after two days.",
+    "Cheap material, the {p} fell apart.",
+    "The {p} looks nothing like the pictures.",
+    "Poor quality {p}.",
+    "The {p} is flimsy and uncomfortable.",
+    "The {p} is not what I ordered in terms of quality.",
 )
 QUALITY_EXTRA = (" Very disappointed.", " Not worth the money.", " Would not buy again.", " Avoid.", "", " Sad.")
 PRICE_MAIN = (
-    "The {p} is good but a bit pricey.", "Only bought the {p} because of the discount.",
-    "Decent {p} for the price.", "The {p} costs more than in other shops.", "Fair price for the {p}.",
+    "The {p} is good but a bit pricey.",
+    "Only bought the {p} because of the discount.",
+    "Decent {p} for the price.",
+    "The {p} costs more than in other shops.",
+    "Fair price for the {p}.",
 )
 COMPLAINT = {
     C_DELIVERY: (
-        "About my {p}: {g}.", "Order problem: {g}.", "Not acceptable, {g}.", "Second time this happens: {g}.",
+        "About my {p}: {g}.",
+        "Order problem: {g}.",
+        "Not acceptable, {g}.",
+        "Second time this happens: {g}.",
         "I want a solution, {g}.",
     ),
     C_SUPPORT: (
-        "About my {p} order: {s}.", "Really frustrated, {s}.", "Not acceptable, {s}.", "Complaint: {s}.",
+        "About my {p} order: {s}.",
+        "Really frustrated, {s}.",
+        "Not acceptable, {s}.",
+        "Complaint: {s}.",
     ),
     C_QUALITY: (
-        "The {p} arrived broken.", "The {p} is defective.", "Wrong size {p} was sent.",
+        "The {p} arrived broken.",
+        "The {p} is defective.",
+        "Wrong size {p} was sent.",
         "The {p} does not work at all.",
     ),
     C_REFUND: (
-        "Still waiting for my refund for the {p}.", "The return process for the {p} is a nightmare.",
-        "I sent the {p} back two weeks ago and heard nothing.", "Where is my money for the returned {p}?",
+        "Still waiting for my refund for the {p}.",
+        "The return process for the {p} is a nightmare.",
+        "I sent the {p} back two weeks ago and heard nothing.",
+        "Where is my money for the returned {p}?",
     ),
     C_CANCEL: (
-        "My {p} order was cancelled without any explanation.", "Why was my order cancelled?",
+        "My {p} order was cancelled without any explanation.",
+        "Why was my order cancelled?",
         "The shop cancelled my {p} order twice.",
     ),
 }
 QUESTIONS = (
-    "Does the {p} come in other sizes?", "Is the {p} compatible with older models?",
-    "When will the {p} be back in stock?", "Can I change the delivery address for my order?",
-    "How long does delivery usually take?", "Is there a warranty on the {p}?", "Can I pay the {p} by invoice?",
-    "Is the {p} suitable as a gift?", "Do you ship the {p} abroad?", "What material is the {p} made of?",
+    "Does the {p} come in other sizes?",
+    "Is the {p} compatible with older models?",
+    "When will the {p} be back in stock?",
+    "Can I change the delivery address for my order?",
+    "How long does delivery usually take?",
+    "Is there a warranty on the {p}?",
+    "Can I pay the {p} by invoice?",
+    "Is the {p} suitable as a gift?",
+    "Do you ship the {p} abroad?",
+    "What material is the {p} made of?",
 )
 
 
@@ -151,14 +229,20 @@ def review_texts(topic: np.ndarray, rating: np.ndarray, category: np.ndarray, rn
     griev = (topic == GRIEVANCE_DELIVERY) | (topic == GRIEVANCE_SUPPORT)
     mid = _ok_but(n, grievance_text, rng)
     low = np.strings.add(np.strings.add(_cap(grievance_text), "."), _pick(QUALITY_EXTRA, n, rng))
-    high = np.strings.add(np.strings.add(_pick(PRAISE_MAIN, n, rng), " Only downside: "), np.strings.add(grievance_text, "."))
+    high = np.strings.add(
+        np.strings.add(_pick(PRAISE_MAIN, n, rng), " Only downside: "), np.strings.add(grievance_text, ".")
+    )
     body[griev & (rating >= 5)] = high[griev & (rating >= 5)]
     body[griev & (rating <= 2)] = low[griev & (rating <= 2)]
     body[griev & (rating >= 3) & (rating <= 4)] = mid[griev & (rating >= 3) & (rating <= 4)]
     opener = _pick(OPENERS, n, rng)
     body = body.astype(str)
     lower_first = np.strings.endswith(opener, ", ")
-    body = np.where(lower_first, np.strings.add(np.strings.lower(np.strings.slice(body, 0, 1)), np.strings.slice(body, 1, None)), body)
+    body = np.where(
+        lower_first,
+        np.strings.add(np.strings.lower(np.strings.slice(body, 0, 1)), np.strings.slice(body, 1, None)),
+        body,
+    )
     text = np.strings.add(np.strings.add(opener, body), _pick(CLOSERS, n, rng))
     return _fill_products(text, category, rng)
 

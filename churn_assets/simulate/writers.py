@@ -57,9 +57,7 @@ def _messy_lines(kind: str, df: pd.DataFrame, messy: MessyMaker, day_epoch: int,
     return _mix(render(df), extra, messy)
 
 
-def write_text_file(
-    path: Path, kind: str, df: pd.DataFrame, messy: MessyMaker, day_epoch: int, fmt: str
-) -> int:
+def write_text_file(path: Path, kind: str, df: pd.DataFrame, messy: MessyMaker, day_epoch: int, fmt: str) -> int:
     """Write a CSV (with header) or JSONL file of df plus its messy rows; returns the real rows written."""
     lines = _messy_lines(kind, df, messy, day_epoch, fmt)
     if fmt == "csv":

@@ -12,19 +12,20 @@ everything else is validated again, row by row, by the ingestion step (quarantin
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 
-from churn_assets.warehouse.contract import INGEST_ORDER, SOURCES as CONTRACT
 from churn_assets.sources import olist, online_retail_ii, retailrocket
 from churn_assets.sources.errors import SourceError
 from churn_assets.sources.landing_writer import clear_previous, count_kind, write_kind, write_manifest
 from churn_assets.sources.mapping import contract_layout, load_mapping, prepare_mapped
 from churn_assets.sources.report import KindReport, PrepareReport
+from churn_assets.warehouse.contract import INGEST_ORDER
+from churn_assets.warehouse.contract import SOURCES as CONTRACT
 
 __all__ = ["SOURCES", "Adapter", "KindReport", "PrepareReport", "SourceError", "prepare_landing"]
 
@@ -48,8 +49,12 @@ def _prepare_mapped(con, input_dir: Path, report: PrepareReport, mapping: Path |
 SOURCES: dict[str, Adapter] = {
     a.name: a
     for a in (
-        Adapter("contract", "files named after the contract (orders.csv, users.parquet, events.jsonl, "
-                "reviews.csv.gz ...) with contract column names", _prepare_mapped),
+        Adapter(
+            "contract",
+            "files named after the contract (orders.csv, users.parquet, events.jsonl, "
+            "reviews.csv.gz ...) with contract column names",
+            _prepare_mapped,
+        ),
         Adapter("mapping", "any layout described by a column-mapping file (YAML or TOML)", _prepare_mapped),
         Adapter("online_retail_ii", online_retail_ii.DESCRIPTION, online_retail_ii.prepare),
         Adapter("olist", olist.DESCRIPTION, olist.prepare),
@@ -76,15 +81,18 @@ def prepare_landing(
         raise SourceError(f"give a source ({source}) or a mapping file ({mapping}), not both")
     name = "mapping" if mapping else (source or "contract")
     if name not in SOURCES or (name == "mapping" and not mapping):
-        raise SourceError(f"unknown source {name!r}; known: {', '.join(n for n in SOURCES if n != 'mapping')} (or a mapping file)")
+        raise SourceError(
+            f"unknown source {name!r}; known: {', '.join(n for n in SOURCES if n != 'mapping')} (or a mapping file)"
+        )
     if not input_dir.is_dir():
         raise SourceError("input directory not found", path=input_dir)
     landing_dir.mkdir(parents=True, exist_ok=True)
     clear_previous(landing_dir)
     report = PrepareReport(source=name, landing_dir=landing_dir, until=until)
-    with tempfile.TemporaryDirectory(prefix="churn_prepare_") as spill, duckdb.connect(
-        config={"temp_directory": spill, "preserve_insertion_order": True}
-    ) as con:
+    with (
+        tempfile.TemporaryDirectory(prefix="churn_prepare_") as spill,
+        duckdb.connect(config={"temp_directory": spill, "preserve_insertion_order": True}) as con,
+    ):
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")  # the caller reports progress
         SOURCES[name].prepare(con, input_dir, report, Path(mapping) if mapping else None)
@@ -93,10 +101,14 @@ def prepare_landing(
             count_kind(con, kind, until, kind_report)
         orders = report.kinds.get("orders")
         if orders is None or orders.rows_written == 0:
-            why = "no orders file" if orders is None else (
-                f"{orders.rows_read} orders rows read, none kept"
-                + (f" on or before {until}" if until and orders.rows_after_until else "")
-                + (f" (set aside: {orders.rejected})" if orders.rejected else "")
+            why = (
+                "no orders file"
+                if orders is None
+                else (
+                    f"{orders.rows_read} orders rows read, none kept"
+                    + (f" on or before {until}" if until and orders.rows_after_until else "")
+                    + (f" (set aside: {orders.rejected})" if orders.rejected else "")
+                )
             )
             raise SourceError(f"no usable orders: {why}; orders are the one required kind", path=input_dir)
         files: list[Path] = []

@@ -16,11 +16,15 @@ def find_files(input_dir: Path, stem: str, required: bool = True, what: str = ""
     hits = sorted(p for p in input_dir.iterdir() if is_data_file(p) and p.name.lower().startswith(stem.lower()))
     if required and not hits:
         found = sorted(p.name for p in input_dir.iterdir() if is_data_file(p))
-        raise SourceError(f"no {what or stem} file ({stem}*.csv|.csv.gz|.parquet); found {found or 'no data files'}", path=input_dir)
+        raise SourceError(
+            f"no {what or stem} file ({stem}*.csv|.csv.gz|.parquet); found {found or 'no data files'}", path=input_dir
+        )
     return hits
 
 
-def require_columns(table: InputTable, wanted: dict[str, tuple[str, ...]], kind: str, optional: tuple[str, ...] = ()) -> dict[str, str | None]:
+def require_columns(
+    table: InputTable, wanted: dict[str, tuple[str, ...]], kind: str, optional: tuple[str, ...] = ()
+) -> dict[str, str | None]:
     """Map each logical column to the file's column (first alias found, case-insensitive)."""
     out: dict[str, str | None] = {}
     for key, aliases in wanted.items():
@@ -29,7 +33,9 @@ def require_columns(table: InputTable, wanted: dict[str, tuple[str, ...]], kind:
             raise SourceError(
                 f"missing column {aliases[0]!r}{' (or ' + ', '.join(map(repr, aliases[1:])) + ')' if len(aliases) > 1 else ''}; "
                 f"found columns: {', '.join(table.columns)}",
-                path=table.path, kind=kind, column=aliases[0],
+                path=table.path,
+                kind=kind,
+                column=aliases[0],
             )
     return out
 

@@ -9,8 +9,15 @@ class SourceError(ValueError):
     """An input file or mapping that cannot be used: the message is one line naming file, kind, column
     and (where it applies) row. Row-level problems are not errors: they are set aside with a reason."""
 
-    def __init__(self, message: str, *, path: Path | str | None = None, kind: str | None = None,
-                 column: str | None = None, row: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | str | None = None,
+        kind: str | None = None,
+        column: str | None = None,
+        row: int | None = None,
+    ):
         where = []
         if path is not None:
             where.append(str(path))

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import duckdb
 
-from churn_assets.warehouse.contract import SOURCES
 from churn_assets.ingest.landing_files import is_landing_name
 from churn_assets.sources.errors import SourceError
 from churn_assets.sources.prepared import day_column, prepared_table
 from churn_assets.sources.read_input import quote_ident
 from churn_assets.sources.report import KindReport, PrepareReport
+from churn_assets.warehouse.contract import SOURCES
 
 MANIFEST = "_prepared.json"
 REJECTED = "_rejected"
@@ -34,7 +34,11 @@ def clear_previous(landing_dir: Path) -> None:
     for kind in SOURCES:
         folder = landing_dir / kind
         if folder.is_dir():
-            foreign += [p for p in folder.iterdir() if p.is_file() and is_landing_name(p.name) and str(p.relative_to(landing_dir)) not in ours]
+            foreign += [
+                p
+                for p in folder.iterdir()
+                if p.is_file() and is_landing_name(p.name) and str(p.relative_to(landing_dir)) not in ours
+            ]
     if foreign:
         raise SourceError(
             f"already holds {len(foreign)} landing file(s) not written by a preparation (e.g. {foreign[0].relative_to(landing_dir)}); "
@@ -69,7 +73,9 @@ def count_kind(con: duckdb.DuckDBPyConnection, kind: str, until: date | None, re
             report.rejected[reason] = report.rejected.get(reason, 0) + n
 
 
-def write_kind(con: duckdb.DuckDBPyConnection, kind: str, landing_dir: Path, until: date | None, report: KindReport) -> list[Path]:
+def write_kind(
+    con: duckdb.DuckDBPyConnection, kind: str, landing_dir: Path, until: date | None, report: KindReport
+) -> list[Path]:
     """Landing files of one kind (one per day) and its rejected rows; returns the files written."""
     table, day = prepared_table(kind), quote_ident(day_column(kind))
     cols = ", ".join(quote_ident(c) for c in SOURCES[kind].column_names)

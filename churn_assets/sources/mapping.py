@@ -34,7 +34,6 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from churn_assets.warehouse.contract import SOURCES
 from churn_assets.sources.convert import (
     Params,
     blank_to_null,
@@ -56,9 +55,22 @@ from churn_assets.sources.prepared import (
 )
 from churn_assets.sources.read_input import FORMATS, InputTable, is_data_file, load_input, quote_ident
 from churn_assets.sources.report import KindReport
+from churn_assets.warehouse.contract import SOURCES
 
-KIND_KEYS = {"file", "files", "format", "delimiter", "columns", "timestamp_format", "timezone", "amount_scale",
-             "decimal_comma", "currency", "values", "defaults"}
+KIND_KEYS = {
+    "file",
+    "files",
+    "format",
+    "delimiter",
+    "columns",
+    "timestamp_format",
+    "timezone",
+    "amount_scale",
+    "decimal_comma",
+    "currency",
+    "values",
+    "defaults",
+}
 TEXT_KEYS = ("format", "delimiter", "timezone", "currency")  # a text each; file(s), timestamp_format: one or a list
 # a mapping file is a few lines: larger ones, and YAML aliases that expand into more values ("billion
 # laughs"), are refused before anything is built from them
@@ -104,12 +116,16 @@ def _expanded_size(node: yaml.Node, path: Path, sizes: dict[int, int], open_: se
     if id(node) in open_:
         raise SourceError("YAML aliases that refer to their own anchor (a loop)", path=path)
     open_.add(id(node))
-    children = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else (
-        node.value if isinstance(node, yaml.SequenceNode) else [])
+    children = (
+        [n for pair in node.value for n in pair]
+        if isinstance(node, yaml.MappingNode)
+        else (node.value if isinstance(node, yaml.SequenceNode) else [])
+    )
     size = 1 + sum(_expanded_size(child, path, sizes, open_) for child in children)
     if size > MAX_MAPPING_VALUES:
-        raise SourceError(f"YAML aliases (*) expand to more than {MAX_MAPPING_VALUES:,} values; write the settings out",
-                          path=path)
+        raise SourceError(
+            f"YAML aliases (*) expand to more than {MAX_MAPPING_VALUES:,} values; write the settings out", path=path
+        )
     sizes[id(node)] = size
     return size
 
@@ -133,7 +149,9 @@ def _read_mapping_file(path: Path) -> dict:
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
         raise SourceError(f"not valid {'TOML' if toml else 'YAML'} ({exc})".replace("\n", " "), path=path) from exc
     if not isinstance(data, dict) or not data:
-        raise SourceError("a mapping file is a table with one section per kind (orders, users, events, reviews)", path=path)
+        raise SourceError(
+            "a mapping file is a table with one section per kind (orders, users, events, reviews)", path=path
+        )
     return data
 
 
@@ -159,7 +177,12 @@ def load_mapping(path: Path, input_dir: Path, con: duckdb.DuckDBPyConnection) ->
                 raise _err(f"{what} must be a table of contract column: value", path, kind)
             for col in table:
                 if col not in contract:
-                    raise _err(f"{what} names {col!r}, not a column of the {kind} contract ({', '.join(contract)})", path, kind, col)
+                    raise _err(
+                        f"{what} names {col!r}, not a column of the {kind} contract ({', '.join(contract)})",
+                        path,
+                        kind,
+                        col,
+                    )
         for col, recode in values.items():
             if not isinstance(recode, dict):
                 raise _err("values must map each value to a contract value", path, kind, col)
@@ -176,28 +199,32 @@ def load_mapping(path: Path, input_dir: Path, con: duckdb.DuckDBPyConnection) ->
         if section.get("timestamp_format"):
             check_timestamp_format(con, section["timestamp_format"], where)
         scale = _amount_scale(section.get("amount_scale", 1.0), path, kind)
-        out.append(KindMapping(
-            kind=kind,
-            files=_resolve_files(section, input_dir, path, kind),
-            columns={k: str(v) for k, v in columns.items()},
-            format=fmt,
-            delimiter=section.get("delimiter"),
-            timestamp_format=section.get("timestamp_format"),
-            timezone=section.get("timezone"),
-            amount_scale=scale,
-            decimal_comma=bool(section.get("decimal_comma", False)),
-            currency=section.get("currency"),
-            values={k: {str(a): str(b) for a, b in v.items()} for k, v in values.items()},
-            defaults={k: str(v) for k, v in defaults.items()},
-            origin=str(path),
-        ))
+        out.append(
+            KindMapping(
+                kind=kind,
+                files=_resolve_files(section, input_dir, path, kind),
+                columns={k: str(v) for k, v in columns.items()},
+                format=fmt,
+                delimiter=section.get("delimiter"),
+                timestamp_format=section.get("timestamp_format"),
+                timezone=section.get("timezone"),
+                amount_scale=scale,
+                decimal_comma=bool(section.get("decimal_comma", False)),
+                currency=section.get("currency"),
+                values={k: {str(a): str(b) for a, b in v.items()} for k, v in values.items()},
+                defaults={k: str(v) for k, v in defaults.items()},
+                origin=str(path),
+            )
+        )
     if not any(m.kind == "orders" for m in out):
         raise _err("no orders section: orders are the one required kind", path)
     return out
 
 
 def _is_texts(value) -> bool:
-    return isinstance(value, str) or (isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value))
+    return isinstance(value, str) or (
+        isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
+    )
 
 
 def _check_types(section: dict, path: Path, kind: str) -> None:
@@ -215,7 +242,9 @@ def _check_types(section: dict, path: Path, kind: str) -> None:
     defaults, recodes = section.get("defaults"), section.get("values")
     given = {
         "defaults": list(defaults.values()) if isinstance(defaults, dict) else [],
-        "values": [x for r in recodes.values() if isinstance(r, dict) for x in (*r, *r.values())] if isinstance(recodes, dict) else [],
+        "values": [x for r in recodes.values() if isinstance(r, dict) for x in (*r, *r.values())]
+        if isinstance(recodes, dict)
+        else [],
     }
     for key, found in given.items():
         if not all(isinstance(v, (str, int, float)) for v in found):
@@ -252,9 +281,13 @@ def _resolve_files(section: dict, input_dir: Path, path: Path, kind: str) -> lis
             raise _err(f"file {pattern!r} is not a file name or glob", path, kind) from None
         outside = [h for h in hits if not h.resolve().is_relative_to(root)]
         if relative.is_absolute() or outside:
-            raise _err(f"file {pattern!r} is outside the data directory {root}"
-                       + (f" (it leads to {outside[0].resolve()})" if outside else "")
-                       + "; a mapping file reads files inside it only", path, kind)
+            raise _err(
+                f"file {pattern!r} is outside the data directory {root}"
+                + (f" (it leads to {outside[0].resolve()})" if outside else "")
+                + "; a mapping file reads files inside it only",
+                path,
+                kind,
+            )
         if not hits:
             raise _err(f"file {pattern!r} matches nothing in {input_dir}", path, kind)
         files.extend(h for h in hits if h not in files)
@@ -294,7 +327,9 @@ def _file_column(m: KindMapping, table: InputTable, contract_col: str) -> str | 
         raise SourceError(
             f"maps {m.kind}.{contract_col} to column {user_col!r}, which is not in {table.path} "
             f"(columns: {', '.join(table.columns)})",
-            path=f"mapping file {m.origin}", kind=m.kind, column=user_col,
+            path=f"mapping file {m.origin}",
+            kind=m.kind,
+            column=user_col,
         )
     return found
 
@@ -324,7 +359,9 @@ def prepare_mapped(con: duckdb.DuckDBPyConnection, m: KindMapping, report: KindR
                     named = f" (mapped to {m.columns[col.name]!r})" if col.name in m.columns else ""
                     raise SourceError(
                         f"missing required column {col.name!r}{named} for {m.kind}; found columns: {', '.join(table.columns)}",
-                        path=path, kind=m.kind, column=col.name,
+                        path=path,
+                        kind=m.kind,
+                        column=col.name,
                     )
                 exprs[col.name] = "CAST(NULL AS VARCHAR)"
                 continue
@@ -374,9 +411,14 @@ def _refuse_all_unparseable(con: duckdb.DuckDBPyConnection, m: KindMapping, tabl
     ).fetchall()[0]
     if table.rows and row[0] == 0 and row[1] is not None:
         col = _file_column(m, table, ts)
-        value = con.execute(f"SELECT {quote_ident(col)} FROM {table.table} WHERE _row = $r", {"r": row[1]}).fetchall()[0][0]
+        value = con.execute(f"SELECT {quote_ident(col)} FROM {table.table} WHERE _row = $r", {"r": row[1]}).fetchall()[
+            0
+        ][0]
         hint = "set timestamp_format (and timezone) in a mapping file" if m.identity else "check timestamp_format"
         raise SourceError(
             f"no value of the timestamp column parses (e.g. {value!r}); {_unparseable_reason(m, ts)}; {hint}",
-            path=table.path, kind=m.kind, column=col, row=row[1],
+            path=table.path,
+            kind=m.kind,
+            column=col,
+            row=row[1],
         )

@@ -32,25 +32,47 @@ from churn_assets.sources.prepared import case_of, create_prepared, insert_malfo
 from churn_assets.sources.read_input import InputTable, load_input, quote_ident
 from churn_assets.sources.report import KindReport, PrepareReport
 
-DESCRIPTION = "Olist Brazilian e-commerce: orders, items, payments, reviews (Portuguese), customers by customer_unique_id"
+DESCRIPTION = (
+    "Olist Brazilian e-commerce: orders, items, payments, reviews (Portuguese), customers by customer_unique_id"
+)
 TIMEZONE = "America/Sao_Paulo"
 STATUS = {
-    "delivered": "paid", "shipped": "paid", "invoiced": "paid", "processing": "paid", "approved": "paid",
-    "created": "paid", "canceled": "cancelled", "unavailable": "cancelled",
+    "delivered": "paid",
+    "shipped": "paid",
+    "invoiced": "paid",
+    "processing": "paid",
+    "approved": "paid",
+    "created": "paid",
+    "canceled": "cancelled",
+    "unavailable": "cancelled",
 }
 TABLES = {  # file stem -> the columns the adapter reads
-    "olist_orders_dataset": ("order_id", "customer_id", "order_status", "order_purchase_timestamp", "order_delivered_customer_date"),
+    "olist_orders_dataset": (
+        "order_id",
+        "customer_id",
+        "order_status",
+        "order_purchase_timestamp",
+        "order_delivered_customer_date",
+    ),
     "olist_customers_dataset": ("customer_id", "customer_unique_id", "customer_state"),
     "olist_order_payments_dataset": ("order_id", "payment_value"),
     "olist_order_items_dataset": ("order_id", "product_id", "price", "freight_value"),
-    "olist_order_reviews_dataset": ("order_id", "review_score", "review_comment_title", "review_comment_message", "review_creation_date"),
+    "olist_order_reviews_dataset": (
+        "order_id",
+        "review_score",
+        "review_comment_title",
+        "review_comment_message",
+        "review_creation_date",
+    ),
     "olist_products_dataset": ("product_id", "product_category_name"),
     "product_category_name_translation": ("product_category_name", "product_category_name_english"),
 }
 OPTIONAL_COLUMNS = ("customer_state", "order_delivered_customer_date", "review_comment_title", "review_comment_message")
 
 
-def _load(con: duckdb.DuckDBPyConnection, input_dir: Path, stem: str, kind: str, required: bool) -> tuple[str | None, list[InputTable]]:
+def _load(
+    con: duckdb.DuckDBPyConnection, input_dir: Path, stem: str, kind: str, required: bool
+) -> tuple[str | None, list[InputTable]]:
     """The table's files as one view `olist_<short>` with the columns the adapter reads (text)."""
     files = find_files(input_dir, stem, required=required, what=stem)
     if not files:
@@ -64,7 +86,9 @@ def _load(con: duckdb.DuckDBPyConnection, input_dir: Path, stem: str, kind: str,
         )
         # a view cannot take parameters: the path is quoted as a string literal
         path = "'" + str(t.path).replace("'", "''") + "'"
-        selects.append(f"SELECT {part} AS _part, {path} AS _file, _row, {picks}, to_json(_in) AS _json FROM {t.table} AS _in")
+        selects.append(
+            f"SELECT {part} AS _part, {path} AS _file, _row, {picks}, to_json(_in) AS _json FROM {t.table} AS _in"
+        )
     view = "olist_" + stem.replace("olist_", "").replace("_dataset", "")
     con.execute(f"CREATE TEMP VIEW {view} AS {' UNION ALL '.join(selects)}")
     return view, tables
@@ -100,21 +124,31 @@ def _orders(con: duckdb.DuckDBPyConnection, input_dir: Path, report: PrepareRepo
     products_view, product_tables = _load(con, input_dir, "olist_products_dataset", "orders", False)
     names_view, name_tables = _load(con, input_dir, "product_category_name_translation", "orders", False)
     if not payments_view and not items_view:
-        raise SourceError("no olist_order_payments_dataset or olist_order_items_dataset file: order amounts are unknown",
-                          path=input_dir, kind="orders")
+        raise SourceError(
+            "no olist_order_payments_dataset or olist_order_items_dataset file: order amounts are unknown",
+            path=input_dir,
+            kind="orders",
+        )
     orders.files = [str(t.path) for t in order_tables]
     orders.rows_read = sum(t.rows_read for t in order_tables)
     for extra in (payment_tables, item_tables, product_tables, name_tables):
         if extra:
-            orders.notes.append(f"joined {', '.join(Path(t.path).name for t in extra)} ({sum(t.rows for t in extra)} rows)")
+            orders.notes.append(
+                f"joined {', '.join(Path(t.path).name for t in extra)} ({sum(t.rows for t in extra)} rows)"
+            )
     p = Params()
-    status = "CASE lower(trim(o.order_status)) " + " ".join(
-        f"WHEN {p.add(k)} THEN {p.add(v)}" for k, v in STATUS.items()) + " ELSE o.order_status END"
+    status = (
+        "CASE lower(trim(o.order_status)) "
+        + " ".join(f"WHEN {p.add(k)} THEN {p.add(v)}" for k, v in STATUS.items())
+        + " ELSE o.order_status END"
+    )
     amounts, joins = [], ""
     if payments_view:
         amounts.append("pay.paid")
-        joins += (f"LEFT JOIN (SELECT order_id, sum(TRY_CAST(payment_value AS DOUBLE)) AS paid FROM {payments_view} "
-                  "GROUP BY order_id) AS pay ON pay.order_id = o.order_id ")
+        joins += (
+            f"LEFT JOIN (SELECT order_id, sum(TRY_CAST(payment_value AS DOUBLE)) AS paid FROM {payments_view} "
+            "GROUP BY order_id) AS pay ON pay.order_id = o.order_id "
+        )
     if items_view:
         amounts.append("it.item_total")
         joins += f"LEFT JOIN {_items_sql(items_view, products_view, names_view)} AS it ON it.order_id = o.order_id "
@@ -142,12 +176,17 @@ def _insert_orders(con: duckdb.DuckDBPyConnection, files: list[str]) -> None:
         ("user_id IS NULL", "customer_id not in olist_customers_dataset", "customer_id"),
         ("ts_given IS NULL", "missing order_purchase_timestamp", "order_purchase_timestamp"),
         ("ts IS NULL", "unparseable order_purchase_timestamp", "order_purchase_timestamp"),
-        ("ts < TIMESTAMP '1990-01-01' OR ts > now()::TIMESTAMP + INTERVAL 1 DAY",
-         "order_purchase_timestamp out of range", "order_purchase_timestamp"),
+        (
+            "ts < TIMESTAMP '1990-01-01' OR ts > now()::TIMESTAMP + INTERVAL 1 DAY",
+            "order_purchase_timestamp out of range",
+            "order_purchase_timestamp",
+        ),
         ("amount IS NULL", "no payment or item rows for the order (amount unknown)", "order_id"),
     ]
     q = Params()
-    con.execute(f"UPDATE olist_orders_checked SET _reason = {case_of(checks, 1, q)}, _field = {case_of(checks, 2, q)}", q)
+    con.execute(
+        f"UPDATE olist_orders_checked SET _reason = {case_of(checks, 1, q)}, _field = {case_of(checks, 2, q)}", q
+    )
     target = create_prepared(con, "orders")
     con.execute(
         f"INSERT INTO {target} (user_id, order_id, ts, amount, status, quantity, category, delivery_days, "
@@ -161,8 +200,12 @@ def _insert_orders(con: duckdb.DuckDBPyConnection, files: list[str]) -> None:
 
 
 def _users(con: duckdb.DuckDBPyConnection, report: PrepareReport, customer_tables: list[InputTable]) -> None:
-    users = report.kinds.setdefault("users", KindReport(
-        "users", derived_from="olist_customers_dataset + orders (customer_unique_id; first purchase = sign-up)"))
+    users = report.kinds.setdefault(
+        "users",
+        KindReport(
+            "users", derived_from="olist_customers_dataset + orders (customer_unique_id; first purchase = sign-up)"
+        ),
+    )
     users.files = [str(t.path) for t in customer_tables]
     users.rows_read = insert_users_from_orders(con, "olist_orders_checked", "user_id", "region", "_reason IS NULL")
 
@@ -182,8 +225,10 @@ def _reviews(con: duckdb.DuckDBPyConnection, input_dir: Path, report: PrepareRep
         (f"{blank_to_null('v.review_creation_date')} IS NULL", "missing review_creation_date", "review_creation_date"),
         (f"{created} IS NULL", "unparseable review_creation_date", "review_creation_date"),
     ]
-    text = ("NULLIF(concat_ws('. ', NULLIF(trim(v.review_comment_title), ''), "
-            "NULLIF(trim(v.review_comment_message), '')), '')")
+    text = (
+        "NULLIF(concat_ws('. ', NULLIF(trim(v.review_comment_title), ''), "
+        "NULLIF(trim(v.review_comment_message), '')), '')"
+    )
     target = create_prepared(con, "reviews")
     con.execute(
         f"INSERT INTO {target} (user_id, ts, rating, text, order_id, kind, _file, _row, _n_input, _outcome, _reason, "

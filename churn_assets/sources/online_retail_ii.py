@@ -47,8 +47,11 @@ def _input_files(con: duckdb.DuckDBPyConnection, input_dir: Path) -> list[Path]:
     if files:
         return files
     invoice = {a.lower() for a in COLUMNS["invoice"]}
-    files = [p for p in find_files(input_dir, "", required=False)
-             if invoice & {c.strip().lower() for c in header_columns(con, p)}]
+    files = [
+        p
+        for p in find_files(input_dir, "", required=False)
+        if invoice & {c.strip().lower() for c in header_columns(con, p)}
+    ]
     return files or find_files(input_dir, "online_retail", what="Online Retail II (a CSV or Parquet of invoice lines)")
 
 
@@ -66,7 +69,9 @@ def prepare(con: duckdb.DuckDBPyConnection, input_dir: Path, report: PrepareRepo
     _check_invoices(con)
     _insert_orders(con)
     insert_malformed(con, "orders", orders.files)
-    users = report.kinds.setdefault("users", KindReport("users", derived_from="orders (first invoice = sign-up, country = region)"))
+    users = report.kinds.setdefault(
+        "users", KindReport("users", derived_from="orders (first invoice = sign-up, country = region)")
+    )
     users.rows_read = insert_users_from_orders(con, "retail_checked", "customer", "country", "_outcome = 'ok'")
     con.execute("DROP TABLE retail_lines")
     con.execute("DROP TABLE retail_checked")
@@ -90,7 +95,11 @@ def _insert_lines(con: duckdb.DuckDBPyConnection, table: InputTable, file_no: in
         ("customer IS NULL", "missing customer id", cols["customer"]),
         ("ts IS NULL AND ts_given IS NULL", "missing InvoiceDate", cols["ts"]),
         ("ts IS NULL", "unparseable InvoiceDate", cols["ts"]),
-        ("ts < TIMESTAMP '1990-01-01' OR ts > now()::TIMESTAMP + INTERVAL 1 DAY", "InvoiceDate out of range", cols["ts"]),
+        (
+            "ts < TIMESTAMP '1990-01-01' OR ts > now()::TIMESTAMP + INTERVAL 1 DAY",
+            "InvoiceDate out of range",
+            cols["ts"],
+        ),
         ("quantity IS NULL", "Quantity is not a number", cols["quantity"]),
         ("price IS NULL", "Price is not a number", cols["price"]),
     ]

@@ -14,7 +14,9 @@ import duckdb
 from churn_assets.warehouse.contract import SOURCES
 
 DAY_COLUMN = {"users": "signup_ts"}  # the column that decides a row's landing day (default ts)
-TIMESTAMP_COLUMNS = {kind: tuple(c.name for c in spec.columns if c.kind == "timestamp") for kind, spec in SOURCES.items()}
+TIMESTAMP_COLUMNS = {
+    kind: tuple(c.name for c in spec.columns if c.kind == "timestamp") for kind, spec in SOURCES.items()
+}
 META = ("_file", "_row", "_n_input", "_outcome", "_reason", "_field", "_raw")
 
 
@@ -40,7 +42,10 @@ def create_prepared(con: duckdb.DuckDBPyConnection, kind: str) -> str:
 
 def insert_malformed(con: duckdb.DuckDBPyConnection, kind: str, files: list[str]) -> None:
     """Records the reader could not parse (input_rejects) are rejected rows of this kind."""
-    if not files or not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'input_rejects'").fetchall()[0][0]:
+    if (
+        not files
+        or not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'input_rejects'").fetchall()[0][0]
+    ):
         return
     con.execute(
         f"INSERT INTO {prepared_table(kind)} (_file, _row, _n_input, _outcome, _reason, _raw) "
@@ -49,7 +54,9 @@ def insert_malformed(con: duckdb.DuckDBPyConnection, kind: str, files: list[str]
     )
 
 
-def insert_users_from_orders(con: duckdb.DuckDBPyConnection, orders: str, user_id: str, region: str, accepted: str) -> int:
+def insert_users_from_orders(
+    con: duckdb.DuckDBPyConnection, orders: str, user_id: str, region: str, accepted: str
+) -> int:
     """prepared_users derived from the accepted orders (exports without sign-up dates): a user signs up with
     their first order, in that order's region, and points back at that order's input row. Returns the number
     of users.

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import duckdb
 
-from churn_assets.warehouse.contract import FILE_FORMATS, MAX_LINE_SIZE
-from churn_assets.warehouse.contract import file_format as contract_file_format
 from churn_assets.ingest.text_files import TextFileError, lf_copy, one_line, open_text, scan_text
 from churn_assets.sources.errors import SourceError
+from churn_assets.warehouse.contract import FILE_FORMATS, MAX_LINE_SIZE
+from churn_assets.warehouse.contract import file_format as contract_file_format
 
 FORMATS = ("csv", "jsonl", "parquet")
 MAX_JSON_KEYS = 500
@@ -100,7 +100,9 @@ def check_content(path: Path, fmt: str) -> bytes:
     if head[:4] == b"PAR1":
         raise SourceError(f"is a Parquet file, not {fmt}; name it .parquet", path=path)
     if head[:4] == b"PK\x03\x04":
-        raise SourceError(f"is a ZIP archive (or an Excel workbook), not {fmt}; unzip it or save the sheet as CSV", path=path)
+        raise SourceError(
+            f"is a ZIP archive (or an Excel workbook), not {fmt}; unzip it or save the sheet as CSV", path=path
+        )
     if b"\x00" in head:
         raise SourceError(f"binary content (NUL bytes), not {fmt} text", path=path)
     if fmt == "jsonl" and head.lstrip()[:1] == b"[":
@@ -151,8 +153,9 @@ def _unclosed_quote(con: duckdb.DuckDBPyConnection, path: Path, source: Path, ta
     return last if n % 2 else None
 
 
-def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Path, head: bytes, table: str,
-              delimiter: str | None) -> InputTable:
+def _load_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, source: Path, head: bytes, table: str, delimiter: str | None
+) -> InputTable:
     header = head.decode("utf-8", errors="replace").splitlines()[0]
     delim = delimiter or detect_delimiter(header)
     rejects, scans = f"{table}_rej", f"{table}_scan"
@@ -194,7 +197,9 @@ def _record_shifts(path: Path, source: Path, delim: str) -> tuple[list[int], lis
     return ords, shifts, blanks
 
 
-def _number_lines(con: duckdb.DuckDBPyConnection, path: Path, source: Path, delim: str, table: str, rejects: str) -> None:
+def _number_lines(
+    con: duckdb.DuckDBPyConnection, path: Path, source: Path, delim: str, table: str, rejects: str
+) -> None:
     """Give each record of `table` the line it starts on, and copy the rejects to input_rejects with theirs.
     DuckDB numbers records (ordinals: the header is 1, a blank line counts, a line break inside a quoted
     cell does not). Records come in file order, so record i has ordinal i + 1 + (number of skipped ordinals
@@ -205,7 +210,11 @@ def _number_lines(con: duckdb.DuckDBPyConnection, path: Path, source: Path, deli
     if con.execute(f"SELECT count(*) FROM {t}_special WHERE odd").fetchall()[0][0]:
         ords, shifts, blanks = _record_shifts(path, source, delim)
     else:
-        ords, shifts, blanks = [], [], [line for (line,) in con.execute(f"SELECT line FROM {t}_special WHERE blank").fetchall()]
+        ords, shifts, blanks = (
+            [],
+            [],
+            [line for (line,) in con.execute(f"SELECT line FROM {t}_special WHERE blank").fetchall()],
+        )
     con.execute(
         f"CREATE TEMP TABLE {t}_shifts AS SELECT unnest(CAST($ords AS BIGINT[])) AS ord, unnest(CAST($shifts AS BIGINT[])) AS shift",
         {"ords": ords, "shifts": shifts},
@@ -247,11 +256,17 @@ def _load_jsonl(con: duckdb.DuckDBPyConnection, path: Path, source: Path, table:
         "CASE WHEN json_valid(raw) THEN json_type(raw) = 'OBJECT' ELSE false END AS ok "
         f"FROM {table}_lines WHERE raw IS NOT NULL AND trim(raw) <> ''"
     )
-    keys = [k for (k,) in con.execute(
-        f"SELECT k FROM (SELECT unnest(json_keys(raw)) AS k, min(line) AS first FROM {table}_ok WHERE ok GROUP BY k) ORDER BY first"
-    ).fetchall()]
+    keys = [
+        k
+        for (k,) in con.execute(
+            f"SELECT k FROM (SELECT unnest(json_keys(raw)) AS k, min(line) AS first FROM {table}_ok WHERE ok GROUP BY k) ORDER BY first"
+        ).fetchall()
+    ]
     if len(keys) > MAX_JSON_KEYS:
-        raise SourceError(f"{len(keys)} different keys in the JSON objects (more than {MAX_JSON_KEYS}); is this a JSON lines table?", path=path)
+        raise SourceError(
+            f"{len(keys)} different keys in the JSON objects (more than {MAX_JSON_KEYS}); is this a JSON lines table?",
+            path=path,
+        )
     # json_extract_string keeps a number's text and a nested value's JSON: mixed types stay visible
     picks = "".join(
         f", json_extract_string(raw, {_sql_string(chr(36) + '.' + _json_key(k))}) AS {quote_ident(k)}" for k in keys
@@ -291,7 +306,9 @@ def _finish(con: duckdb.DuckDBPyConnection, path: Path, table: str, malformed: i
     return InputTable(path, table, columns, rows, malformed)
 
 
-def load_input(con: duckdb.DuckDBPyConnection, path: Path, fmt: str | None = None, delimiter: str | None = None) -> InputTable:
+def load_input(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: str | None = None, delimiter: str | None = None
+) -> InputTable:
     """Read one file into a new temp table (see module docstring)."""
     fmt = file_format(path, fmt)
     if fmt not in FORMATS:

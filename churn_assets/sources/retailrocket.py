@@ -46,11 +46,20 @@ def prepare(con: duckdb.DuckDBPyConnection, input_dir: Path, report: PrepareRepo
         events.rows_read += table.rows_read
         cols = require_columns(table, COLUMNS, "events", optional=("item", "transaction"))
         p = Params()
-        text = {k: (blank_to_null(text_sql(c, table.columns[c])) if c else "CAST(NULL AS VARCHAR)") for k, c in cols.items()}
+        text = {
+            k: (blank_to_null(text_sql(c, table.columns[c])) if c else "CAST(NULL AS VARCHAR)") for k, c in cols.items()
+        }
         typed = timestamp_sql(cols["ts"], table.columns[cols["ts"]], "epoch_ms", None, p)
-        checks = [("user_id IS NULL", "missing visitorid", cols["visitor"]), ("event IS NULL", "missing event", cols["event"])]
-        checks += [(c, r, cols["ts"]) for c, r, _ in timestamp_checks(
-            "events", "timestamp", "ts", "ts_given", "unparseable timestamp (expected epoch milliseconds)")]
+        checks = [
+            ("user_id IS NULL", "missing visitorid", cols["visitor"]),
+            ("event IS NULL", "missing event", cols["event"]),
+        ]
+        checks += [
+            (c, r, cols["ts"])
+            for c, r, _ in timestamp_checks(
+                "events", "timestamp", "ts", "ts_given", "unparseable timestamp (expected epoch milliseconds)"
+            )
+        ]
         reason, field_ = case_of(checks, 1, p), case_of(checks, 2, p)
         con.execute(
             "INSERT INTO rr_events SELECT _file, _row, user_id, ts, event, item_id, transaction_id, "
@@ -62,7 +71,9 @@ def prepare(con: duckdb.DuckDBPyConnection, input_dir: Path, report: PrepareRepo
         )
         con.execute(f"DROP TABLE {table.table}")
     p = Params()
-    event_type = "CASE event " + " ".join(f"WHEN {p.add(k)} THEN {p.add(v)}" for k, v in EVENT_TYPES.items()) + " ELSE event END"
+    event_type = (
+        "CASE event " + " ".join(f"WHEN {p.add(k)} THEN {p.add(v)}" for k, v in EVENT_TYPES.items()) + " ELSE event END"
+    )
     target = create_prepared(con, "events")
     con.execute(
         f"INSERT INTO {target} (user_id, ts, event_type, item_id, _file, _row, _n_input, _outcome, _reason, _field, _raw) "

@@ -128,11 +128,20 @@ INGEST_ORDER = ("users", "orders", "events", "reviews")
 # Every file the project reads, landing file or export: name suffix -> format, longest suffix first ("x.csv.gz"
 # is csv, gzip-compressed). .tsv is csv with tabs.
 FILE_FORMATS = (
-    (".csv.gz", "csv"), (".tsv.gz", "csv"), (".txt.gz", "csv"),
-    (".jsonl.gz", "jsonl"), (".ndjson.gz", "jsonl"), (".json.gz", "jsonl"),
-    (".csv", "csv"), (".tsv", "csv"), (".txt", "csv"),
-    (".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "jsonl"),
-    (".parquet", "parquet"), (".pq", "parquet"),
+    (".csv.gz", "csv"),
+    (".tsv.gz", "csv"),
+    (".txt.gz", "csv"),
+    (".jsonl.gz", "jsonl"),
+    (".ndjson.gz", "jsonl"),
+    (".json.gz", "jsonl"),
+    (".csv", "csv"),
+    (".tsv", "csv"),
+    (".txt", "csv"),
+    (".jsonl", "jsonl"),
+    (".ndjson", "jsonl"),
+    (".json", "jsonl"),
+    (".parquet", "parquet"),
+    (".pq", "parquet"),
 )
 
 
@@ -150,6 +159,8 @@ def file_format(name: str) -> str | None:
 
 def csv_delimiter(name: str) -> str:
     return "\t" if (file_suffix(name) or "").startswith(".tsv") else ","
+
+
 # The longest line (so the longest field) a CSV or JSON lines file may have, landing file or export: a file
 # with a longer one is refused, naming the line (DuckDB's max_line_size and Python's csv field limit)
 MAX_LINE_SIZE = 10 * 1024 * 1024

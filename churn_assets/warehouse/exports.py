@@ -26,12 +26,18 @@ def export_format(path: Path) -> str:
 def export_frame(risk_list: pd.DataFrame) -> pd.DataFrame:
     """Rows of scoring.risk_list (reason_1..k columns) -> the export: reasons joined in one column, riskiest first
     (ties by user id, so that the same list gives the same file)."""
-    reason_cols = sorted((c for c in risk_list.columns if c.startswith("reason_") and c[7:].isdigit()), key=lambda c: int(c[7:]))
+    reason_cols = sorted(
+        (c for c in risk_list.columns if c.startswith("reason_") and c[7:].isdigit()), key=lambda c: int(c[7:])
+    )
     out = risk_list.copy()
-    out["reasons"] = [
-        REASON_SEPARATOR.join(str(v) for v in row if isinstance(v, str) and v)
-        for row in out[reason_cols].itertuples(index=False)
-    ] if reason_cols else ""
+    out["reasons"] = (
+        [
+            REASON_SEPARATOR.join(str(v) for v in row if isinstance(v, str) and v)
+            for row in out[reason_cols].itertuples(index=False)
+        ]
+        if reason_cols
+        else ""
+    )
     out["as_of_date"] = pd.to_datetime(out["as_of_date"]).dt.date
     out = out.sort_values(["churn_probability", "user_id"], ascending=[False, True], kind="stable")
     return out[EXPORT_COLUMNS].reset_index(drop=True)

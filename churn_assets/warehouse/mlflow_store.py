@@ -86,7 +86,9 @@ def load_champion(tracking: MlflowTracking) -> tuple[ChurnModel, Any] | None:
     return load_model_version(tracking, mv), mv
 
 
-def apply_decision(tracking: MlflowTracking, decision: ChampionDecision, extra_tags: dict[str, str] | None = None) -> str | None:
+def apply_decision(
+    tracking: MlflowTracking, decision: ChampionDecision, extra_tags: dict[str, str] | None = None
+) -> str | None:
     """Register the challenger and move the alias when the decision says so; log the decision as a run.
 
     Returns the new champion's version, or None when the champion was kept."""
@@ -97,11 +99,18 @@ def apply_decision(tracking: MlflowTracking, decision: ChampionDecision, extra_t
         client = tracking.client()
         client.set_registered_model_alias(tracking.registered_model, tracking.champion_alias, mv.version)
         client.set_model_version_tag(tracking.registered_model, mv.version, "model", decision.challenger.name)
-        client.set_model_version_tag(tracking.registered_model, mv.version, "test_roc_auc", f"{decision.challenger.test_auc:.4f}")
+        client.set_model_version_tag(
+            tracking.registered_model, mv.version, "test_roc_auc", f"{decision.challenger.test_auc:.4f}"
+        )
         new_version = str(mv.version)
     with tracking.start_run("champion_decision", tags={"kind": "champion_decision", **(extra_tags or {})}):
-        mlflow.log_params({"challenger": decision.challenger.name, "promoted": decision.promote, "reason": decision.reason[:500]})
-        metrics = {"challenger_valid_roc_auc": decision.challenger.valid_auc, "challenger_test_roc_auc": decision.challenger.test_auc}
+        mlflow.log_params(
+            {"challenger": decision.challenger.name, "promoted": decision.promote, "reason": decision.reason[:500]}
+        )
+        metrics = {
+            "challenger_valid_roc_auc": decision.challenger.valid_auc,
+            "challenger_test_roc_auc": decision.challenger.test_auc,
+        }
         if decision.champion_test_auc is not None:
             metrics["champion_test_roc_auc"] = decision.champion_test_auc
         mlflow.log_metrics(metrics)

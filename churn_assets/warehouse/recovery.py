@@ -8,9 +8,9 @@ MLflow runs as FAILED.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 import dagster as dg
 
@@ -19,13 +19,21 @@ from churn_assets.warehouse.run_lock import DEFAULT_TIMEOUT_S, HolderRecord, hol
 
 @contextmanager
 def hold_warehouse(
-    warehouse: str | Path, purpose: str, log: Callable[[str], None], instance: Callable[[], dg.DagsterInstance],
+    warehouse: str | Path,
+    purpose: str,
+    log: Callable[[str], None],
+    instance: Callable[[], dg.DagsterInstance],
     timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> Iterator[None]:
     """Hold the run lock of the DuckDB file `warehouse`, waiting (and saying so) while another run holds it; a
     holder that died is recovered first, on the Dagster instance `instance()` returns."""
-    with hold_run_lock(run_lock_path(warehouse), purpose=purpose, timeout_s=timeout_s, on_wait=log,
-                       on_stale=lambda record: recover_dead_holder(instance(), record, log)):
+    with hold_run_lock(
+        run_lock_path(warehouse),
+        purpose=purpose,
+        timeout_s=timeout_s,
+        on_wait=log,
+        on_stale=lambda record: recover_dead_holder(instance(), record, log),
+    ):
         yield
 
 

@@ -22,11 +22,11 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
 DEFAULT_TIMEOUT_S = 6 * 3600.0  # a waiting run gives up after this (a large shop's `churn run` takes minutes to hours)
 WAIT_NOTE_EVERY_S = 15.0
@@ -100,7 +100,9 @@ def _acquire(fd: int, path: Path, timeout_s: float, on_wait: Callable[[str], Non
         holder = _read_record(fd)
         who = holder.describe() if holder else "another process"
         if now >= deadline:
-            raise RunLockTimeout(f"{path.parent} is busy: {who} still holds {path.name} after {timeout_s:.0f}s of waiting")
+            raise RunLockTimeout(
+                f"{path.parent} is busy: {who} still holds {path.name} after {timeout_s:.0f}s of waiting"
+            )
         if on_wait is not None and now >= next_note:
             on_wait(f"waiting for the warehouse: {who} is using {path.parent}")
             next_note = now + WAIT_NOTE_EVERY_S
@@ -138,7 +140,9 @@ def hold_run_lock(
         stale = _read_record(fd)
         if stale is not None and on_stale is not None:
             on_stale(stale)
-        record = HolderRecord(os.getpid(), socket.gethostname(), purpose, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        record = HolderRecord(
+            os.getpid(), socket.gethostname(), purpose, datetime.now(UTC).isoformat(timespec="seconds")
+        )
         _write_record(fd, record)
         with _GUARD:
             _HELD[key] = _Holding(fd, 1, record)

@@ -7,9 +7,10 @@ training tables are never touched and no feature sees data after that date.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import contextmanager
 from datetime import date
-from typing import Any, Mapping
+from typing import Any
 
 import duckdb
 import pandas as pd

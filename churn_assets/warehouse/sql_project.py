@@ -11,12 +11,12 @@ ingestion's validation is, so a staging file only says what is its own (typing, 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
-
-import re
+from typing import Any
 
 import duckdb
 import sqlglot
@@ -145,4 +145,4 @@ def run_model(con: duckdb.DuckDBPyConnection, model: SqlModel, params: Mapping[s
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.schema}")
     body = model.sql.strip().rstrip(";")
     con.execute(f"CREATE OR REPLACE TABLE {model.schema}.{model.name} AS {body}", {p: params[p] for p in model.params})
-    return con.execute(f"SELECT count(*) FROM {model.schema}.{model.name}").fetchone()[0]
+    return con.execute(f"SELECT count(*) FROM {model.schema}.{model.name}").fetchall()[0][0]

@@ -9,10 +9,13 @@ from pathlib import Path
 
 import duckdb
 
-from churn_assets.warehouse.contract import SOURCES
 from churn_assets.ingest.store import PartitionCounts, ingest_partition
+from churn_assets.warehouse.contract import SOURCES
 from churn_assets_tests.source_helpers import (
-    NOW, parquet_bytes, rows, warehouse,
+    NOW,
+    parquet_bytes,
+    rows,
+    warehouse,
 )
 
 DAY = date(2024, 3, 1)
@@ -34,13 +37,19 @@ def assert_reconciled(con: duckdb.DuckDBPyConnection, counts: list[PartitionCoun
     assert counts and all(c.reconciles for c in counts)
     for kind in {c.kind for c in counts}:
         mine = [c for c in counts if c.kind == kind]
-        log = rows(con, "SELECT sum(read), sum(accepted), sum(rejected), sum(duplicates) FROM raw.ingest_log WHERE kind = ?", [kind])
+        log = rows(
+            con,
+            "SELECT sum(read), sum(accepted), sum(rejected), sum(duplicates) FROM raw.ingest_log WHERE kind = ?",
+            [kind],
+        )
         assert log == [tuple(sum(getattr(c, f) for c in mine) for f in ("read", "accepted", "rejected", "duplicates"))]
         assert rows(con, f"SELECT count(*) FROM raw.{kind}") == [(sum(c.accepted for c in mine),)]
         assert rows(con, f"SELECT count(*) FROM quarantine.{kind}") == [(sum(c.rejected for c in mine),)]
 
 
-def ingest_day(tmp_path: Path, con: duckdb.DuckDBPyConnection | None = None) -> tuple[duckdb.DuckDBPyConnection, PartitionCounts]:
+def ingest_day(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection | None = None
+) -> tuple[duckdb.DuckDBPyConnection, PartitionCounts]:
     con = con or warehouse(tmp_path / "churn.duckdb")
     return con, ingest_partition(con, tmp_path / "landing", SOURCES["orders"], DAY, now=NOW)
 

@@ -25,16 +25,42 @@ RUN_TIMEOUT_S = 420  # a rerun after a crash must finish: before the fix it hung
 
 
 def simulate_orders_only(out: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "churn_assets.app.cli", "simulate", "--users", str(N_USERS), "--days", str(N_DAYS),
-                    "--out", str(out)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "churn_assets.app.cli",
+            "simulate",
+            "--users",
+            str(N_USERS),
+            "--days",
+            str(N_DAYS),
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     for kind in ("users", "events", "reviews"):
         shutil.rmtree(out / "landing" / kind)
     return out
 
 
 def churn_cmd(command: str, base: Path, as_of: str, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "churn_assets.app.cli", command, "--data-dir", str(base), "--as-of", as_of,
-            "--out", str(out), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "churn_assets.app.cli",
+        command,
+        "--data-dir",
+        str(base),
+        "--as-of",
+        as_of,
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def run_args(base: Path, out: Path) -> list[str]:
@@ -53,7 +79,9 @@ def finish(cmd: list[str], log: Path, timeout_s: float = RUN_TIMEOUT_S) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-        raise AssertionError(f"{' '.join(cmd[3:])} did not finish in {timeout_s}s; log tail:\n{log.read_text()[-3000:]}")
+        raise AssertionError(
+            f"{' '.join(cmd[3:])} did not finish in {timeout_s}s; log tail:\n{log.read_text()[-3000:]}"
+        ) from None
     assert rc == 0, f"exit {rc}; log tail:\n{log.read_text()[-3000:]}"
 
 
@@ -68,10 +96,14 @@ def instance(base: Path) -> dg.DagsterInstance:
 
 def started_steps(base: Path, run_ids: list[str]) -> set[str]:
     with instance(base) as inst:
-        return {e.step_key for r in run_ids for e in inst.all_logs(r, of_type=dg.DagsterEventType.STEP_START) if e.step_key}
+        return {
+            e.step_key for r in run_ids for e in inst.all_logs(r, of_type=dg.DagsterEventType.STEP_START) if e.step_key
+        }
 
 
-def wait_until(proc: subprocess.Popen, base: Path, step: str, log: Path, mlflow_open: bool = False, timeout_s: float = 300) -> dict:
+def wait_until(
+    proc: subprocess.Popen, base: Path, step: str, log: Path, mlflow_open: bool = False, timeout_s: float = 300
+) -> dict:
     """Poll the holder's lock record until one of its runs has started `step` (and, with mlflow_open, has an
     MLflow run open); returns the record. Fails when the process ends first."""
     deadline = time.monotonic() + timeout_s

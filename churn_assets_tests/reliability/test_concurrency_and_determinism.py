@@ -14,7 +14,13 @@ import pytest
 
 from churn_assets.warehouse.connection import connect_duckdb
 from churn_assets_tests.reliability.runs import (
-    assert_same_list, churn_cmd, copy_shop, finish, run_args, simulate_orders_only, start,
+    assert_same_list,
+    churn_cmd,
+    copy_shop,
+    finish,
+    run_args,
+    simulate_orders_only,
+    start,
 )
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
@@ -39,7 +45,9 @@ def test_two_scores_of_different_days_at_once_match_each_scored_alone(trained, t
     shop = trained["shop"]
     for day in DAYS:
         finish(_score(shop, day, tmp_path / f"alone_{day}.csv"), tmp_path / f"alone_{day}.log")
-    procs = [start(_score(shop, day, tmp_path / f"together_{day}.csv"), tmp_path / f"together_{day}.log") for day in DAYS]
+    procs = [
+        start(_score(shop, day, tmp_path / f"together_{day}.csv"), tmp_path / f"together_{day}.log") for day in DAYS
+    ]
     try:
         codes = [p.wait(timeout=600) for p in procs]
     finally:

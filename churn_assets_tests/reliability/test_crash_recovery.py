@@ -17,7 +17,15 @@ import pytest
 from mlflow import MlflowClient
 
 from churn_assets_tests.reliability.runs import (
-    assert_same_list, copy_shop, finish, instance, lock_record, run_args, simulate_orders_only, start, wait_until,
+    assert_same_list,
+    copy_shop,
+    finish,
+    instance,
+    lock_record,
+    run_args,
+    simulate_orders_only,
+    start,
+    wait_until,
 )
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
@@ -45,7 +53,9 @@ STAGES = [
 
 
 @pytest.mark.parametrize(("stage", "source", "step", "mlflow_open", "delay"), STAGES, ids=[s[0] for s in STAGES])
-def test_rerun_after_kill_9_finishes_and_gives_the_uninterrupted_list(shops, tmp_path, stage, source, step, mlflow_open, delay):
+def test_rerun_after_kill_9_finishes_and_gives_the_uninterrupted_list(
+    shops, tmp_path, stage, source, step, mlflow_open, delay
+):
     base = copy_shop(shops[source], tmp_path / "shop", keep_warehouse=source == "ingested")
     proc = start(run_args(base, tmp_path / "killed.csv"), tmp_path / "killed.log")
     try:

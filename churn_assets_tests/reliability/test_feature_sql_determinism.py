@@ -30,21 +30,41 @@ def _raw_rows(seed: int = 3) -> dict[str, list[dict]]:
         user = f"u{u}"
         for k in range(int(rng.integers(3, 40))):
             when = START + timedelta(minutes=int(rng.integers(0, 150 * 24 * 60)))
-            orders.append({
-                "user_id": user, "order_id": f"{user}-{k}", "ts": when, "amount": round(float(rng.uniform(3, 400)), 2),
-                "status": str(rng.choice(["paid", "paid", "paid", "cancelled", "returned"])),
-                "category": str(rng.choice(CATEGORIES)), "discount": round(float(rng.uniform(0, 20)), 2),
-                "delivery_days": round(float(rng.uniform(0.5, 9)), 1), "quantity": int(rng.integers(1, 4)),
-            })
+            orders.append(
+                {
+                    "user_id": user,
+                    "order_id": f"{user}-{k}",
+                    "ts": when,
+                    "amount": round(float(rng.uniform(3, 400)), 2),
+                    "status": str(rng.choice(["paid", "paid", "paid", "cancelled", "returned"])),
+                    "category": str(rng.choice(CATEGORIES)),
+                    "discount": round(float(rng.uniform(0, 20)), 2),
+                    "delivery_days": round(float(rng.uniform(0.5, 9)), 1),
+                    "quantity": int(rng.integers(1, 4)),
+                }
+            )
         for s in range(int(rng.integers(0, 25))):
             begin = START + timedelta(minutes=int(rng.integers(0, 150 * 24 * 60)))
             for e in range(int(rng.integers(1, 6))):
-                events.append({"user_id": user, "session_id": f"{user}-s{s}", "item_id": f"i{e}",
-                               "ts": begin + timedelta(seconds=int(rng.integers(0, 3600))),
-                               "event_type": str(rng.choice(["login", "page_view", "search", "click", "add_to_cart"]))})
+                events.append(
+                    {
+                        "user_id": user,
+                        "session_id": f"{user}-s{s}",
+                        "item_id": f"i{e}",
+                        "ts": begin + timedelta(seconds=int(rng.integers(0, 3600))),
+                        "event_type": str(rng.choice(["login", "page_view", "search", "click", "add_to_cart"])),
+                    }
+                )
         for r in range(int(rng.integers(0, 6))):
-            reviews.append({"user_id": user, "ts": START + timedelta(days=int(rng.integers(0, 150)), minutes=r),
-                            "rating": int(rng.integers(1, 6)), "text": f"review {r}", "kind": "review"})
+            reviews.append(
+                {
+                    "user_id": user,
+                    "ts": START + timedelta(days=int(rng.integers(0, 150)), minutes=r),
+                    "rating": int(rng.integers(1, 6)),
+                    "text": f"review {r}",
+                    "kind": "review",
+                }
+            )
     return {"orders": orders, "events": events, "reviews": reviews}
 
 
@@ -56,10 +76,18 @@ def _warehouse(rows: dict[str, list[dict]]):
     con = empty_db()
     for kind, kind_rows in rows.items():
         insert_rows(con, kind, kind_rows)
-    scores = pd.DataFrame([
-        {"user_id": r["user_id"], "ts": r["ts"], "review_date": r["ts"].date(), "kind": r["kind"],
-         "p_negative": (i * 0.6180339887) % 1.0} for i, r in enumerate(rows["reviews"])
-    ])
+    scores = pd.DataFrame(
+        [
+            {
+                "user_id": r["user_id"],
+                "ts": r["ts"],
+                "review_date": r["ts"].date(),
+                "kind": r["kind"],
+                "p_negative": (i * 0.6180339887) % 1.0,
+            }
+            for i, r in enumerate(rows["reviews"])
+        ]
+    )
     con.register("scores", scores)
     con.execute("INSERT INTO ml.review_negativity SELECT * FROM scores")
     con.unregister("scores")
@@ -85,9 +113,13 @@ def test_features_are_identical_bit_for_bit_whatever_the_row_order():
     tables = feature_model_keys()
     compared = 0
     for table in tables:
-        cols = [c for (c,) in first.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
-            table.split(".")).fetchall()]
+        cols = [
+            c
+            for (c,) in first.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+                table.split("."),
+            ).fetchall()
+        ]
         if not {"user_id", "as_of_date"} <= set(cols):
             continue
         a = first.execute(f"SELECT * FROM {table} ORDER BY user_id, as_of_date").df()

@@ -22,11 +22,11 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from churn_assets.warehouse.contract import SOURCES
 from churn_assets.ingest.read_files import LandingFileError
 from churn_assets.ingest.store import PartitionCounts, ingest_partition
 from churn_assets.sources import SourceError, prepare_landing
 from churn_assets.sources.mapping import KIND_KEYS, load_mapping
+from churn_assets.warehouse.contract import SOURCES
 from churn_assets_tests.source_helpers import NOW, ingest_landing, rows, warehouse
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(180)]
@@ -34,7 +34,10 @@ pytestmark = [pytest.mark.reliability, pytest.mark.timeout(180)]
 DAY = date(2024, 3, 1)
 ORDERS = SOURCES["orders"]
 FUZZ = settings(
-    max_examples=60, deadline=timedelta(seconds=10), derandomize=True, database=None,
+    max_examples=60,
+    deadline=timedelta(seconds=10),
+    derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
@@ -42,8 +45,20 @@ FUZZ = settings(
 VALUES = {
     "user_id": st.sampled_from(["u1", "u2", "", " u3 ", "ü"]),
     "order_id": st.sampled_from(["o1", "o2", "o3", "o1", "", "1e5"]),
-    "ts": st.sampled_from(["2024-03-01 10:00", "2024-03-01 11:00", "2024-03-01T09:00:00+01:00", "1709287200", "2024-02-30",
-                           "soon", "", "1709287200000", "1900-01-01", "2999-01-01"]),
+    "ts": st.sampled_from(
+        [
+            "2024-03-01 10:00",
+            "2024-03-01 11:00",
+            "2024-03-01T09:00:00+01:00",
+            "1709287200",
+            "2024-02-30",
+            "soon",
+            "",
+            "1709287200000",
+            "1900-01-01",
+            "2999-01-01",
+        ]
+    ),
     "amount": st.sampled_from(["10", "0", "-1", "1e308", "inf", "nan", "1e999", "1,5", "", "12.50", "1000000001"]),
     "status": st.sampled_from(["paid", "PAID", "lost", ""]),
     "quantity": st.sampled_from(["1", "2.5", "0", "9999999", ""]),
@@ -57,13 +72,16 @@ NEWLINES = st.sampled_from(["\n", "\r\n", "\r"])
 def order_rows(draw, min_records: int = 0) -> tuple[list[str], list[list[str]]]:
     columns = draw(st.lists(st.sampled_from(list(VALUES)), min_size=3, max_size=6, unique=True))
     columns = list(dict.fromkeys(["user_id", "order_id", "ts", "amount", *columns]))  # the required ones first
-    records = draw(st.lists(
-        st.one_of(
-            st.tuples(*(VALUES[c] for c in columns)).map(list),
-            st.lists(st.one_of(*(VALUES[c] for c in columns), CELL), min_size=1, max_size=len(columns) + 2),
-        ),
-        min_size=min_records, max_size=12,
-    ))
+    records = draw(
+        st.lists(
+            st.one_of(
+                st.tuples(*(VALUES[c] for c in columns)).map(list),
+                st.lists(st.one_of(*(VALUES[c] for c in columns), CELL), min_size=1, max_size=len(columns) + 2),
+            ),
+            min_size=min_records,
+            max_size=12,
+        )
+    )
     return columns, records
 
 
@@ -75,7 +93,7 @@ def damaged(draw, data: bytes, text: bool = True) -> tuple[bytes, bool]:
         data = b"\xef\xbb\xbf" + data
     if data and draw(st.integers(0, 4)) == 0:
         i = draw(st.integers(0, len(data) - 1))
-        data, whole = data[:i] + bytes([draw(st.integers(0, 255))]) + data[i + 1:], False
+        data, whole = data[:i] + bytes([draw(st.integers(0, 255))]) + data[i + 1 :], False
     if data and draw(st.integers(0, 4)) == 0:
         data, whole = data[: draw(st.integers(0, len(data)))], False
     return data, whole
@@ -96,8 +114,11 @@ def _records_read_exactly(records: list[list[str]], quote_all: bool) -> int | No
 
 
 def _written(con: duckdb.DuckDBPyConnection) -> int:
-    return rows(con, "SELECT (SELECT count(*) FROM raw.orders) + (SELECT count(*) FROM quarantine.orders) "
-                     "+ (SELECT count(*) FROM raw.ingest_log)")[0][0]
+    return rows(
+        con,
+        "SELECT (SELECT count(*) FROM raw.orders) + (SELECT count(*) FROM quarantine.orders) "
+        "+ (SELECT count(*) FROM raw.ingest_log)",
+    )[0][0]
 
 
 def _ingest_or_refuse(folder: Path, path: Path) -> PartitionCounts | None:
@@ -131,30 +152,49 @@ def _landing(tmp_path_factory, name: str, data: bytes) -> tuple[Path, Path]:
 def test_fuzzed_csv_landing_files(tmp_path_factory, table, newline, quote_all, gz, data):
     columns, records = table
     raw, whole = data.draw(damaged(_csv_text(columns, records, newline, quote_all).encode()))
-    folder, path = _landing(tmp_path_factory, "2024-03-01.csv" + (".gz" if gz else ""), gzip.compress(raw, mtime=0) if gz else raw)
+    folder, path = _landing(
+        tmp_path_factory, "2024-03-01.csv" + (".gz" if gz else ""), gzip.compress(raw, mtime=0) if gz else raw
+    )
     counts = _ingest_or_refuse(folder, path)
     expected = _records_read_exactly(records, quote_all) if whole else None
     if expected is not None and records:
         assert counts is not None and counts.read == expected
 
 
-JSON_VALUE = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=6),
-                       st.lists(st.integers(), max_size=2))
+JSON_VALUE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=6),
+    st.lists(st.integers(), max_size=2),
+)
 
 
 @FUZZ
 @given(
-    lines=st.lists(st.one_of(
-        st.fixed_dictionaries({k: VALUES[k] for k in ("user_id", "order_id", "ts", "amount")},
-                              optional={"status": VALUES["status"], "Amount": JSON_VALUE, "x": JSON_VALUE}).map(json.dumps),
-        st.dictionaries(st.sampled_from(["user_id", "order_id", "ts", "amount", "AMOUNT", "é"]), JSON_VALUE).map(json.dumps),
-        st.sampled_from(["", "   ", "[1, 2]", "42", "null", '{"user_id": ', "not json", '"text"']),
-    ), max_size=12),
-    newline=NEWLINES, gz=st.booleans(), data=st.data(),
+    lines=st.lists(
+        st.one_of(
+            st.fixed_dictionaries(
+                {k: VALUES[k] for k in ("user_id", "order_id", "ts", "amount")},
+                optional={"status": VALUES["status"], "Amount": JSON_VALUE, "x": JSON_VALUE},
+            ).map(json.dumps),
+            st.dictionaries(st.sampled_from(["user_id", "order_id", "ts", "amount", "AMOUNT", "é"]), JSON_VALUE).map(
+                json.dumps
+            ),
+            st.sampled_from(["", "   ", "[1, 2]", "42", "null", '{"user_id": ', "not json", '"text"']),
+        ),
+        max_size=12,
+    ),
+    newline=NEWLINES,
+    gz=st.booleans(),
+    data=st.data(),
 )
 def test_fuzzed_json_lines_landing_files(tmp_path_factory, lines, newline, gz, data):
     raw, whole = data.draw(damaged(newline.join(lines).encode()))
-    folder, path = _landing(tmp_path_factory, "2024-03-01.jsonl" + (".gz" if gz else ""), gzip.compress(raw, mtime=0) if gz else raw)
+    folder, path = _landing(
+        tmp_path_factory, "2024-03-01.jsonl" + (".gz" if gz else ""), gzip.compress(raw, mtime=0) if gz else raw
+    )
     counts = _ingest_or_refuse(folder, path)
     if whole and counts is not None:
         assert counts.read == sum(1 for line in lines if line.strip())
@@ -162,7 +202,7 @@ def test_fuzzed_json_lines_landing_files(tmp_path_factory, lines, newline, gz, d
 
 ARROW_COLUMNS = {
     "str": (pa.string(), st.one_of(st.none(), st.text(max_size=5), st.sampled_from(["10", "2024-03-01 10:00", "nan"]))),
-    "int": (pa.int64(), st.one_of(st.none(), st.integers(-2**63, 2**63 - 1), st.sampled_from([1709287200, 0, -1]))),
+    "int": (pa.int64(), st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1), st.sampled_from([1709287200, 0, -1]))),
     "float": (pa.float64(), st.one_of(st.none(), st.floats(), st.sampled_from([1e308, 10.0]))),
     "timestamp": (pa.timestamp("us"), st.one_of(st.none(), st.datetimes(datetime(1970, 1, 1), datetime(2100, 1, 1)))),
     "bool": (pa.bool_(), st.one_of(st.none(), st.booleans())),
@@ -197,8 +237,13 @@ def test_fuzzed_parquet_landing_files(tmp_path_factory, parquet, data):
 
 
 @settings(FUZZ, max_examples=25)
-@given(table=order_rows(min_records=1), newline=NEWLINES, quote_all=st.booleans(), fmt=st.sampled_from(["csv", "csv.gz", "parquet"]),
-       data=st.data())
+@given(
+    table=order_rows(min_records=1),
+    newline=NEWLINES,
+    quote_all=st.booleans(),
+    fmt=st.sampled_from(["csv", "csv.gz", "parquet"]),
+    data=st.data(),
+)
 def test_fuzzed_exports_through_a_mapping_file(tmp_path_factory, table, newline, quote_all, fmt, data):
     """The export reader: prepare_landing counts reconcile (it raises otherwise), the landing files it writes
     are ingested with reconciling counts, and a whole CSV is read with the same records as a landing file."""
@@ -230,9 +275,17 @@ def test_fuzzed_exports_through_a_mapping_file(tmp_path_factory, table, newline,
 
 
 SETTING_VALUES = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(), st.text(string.printable, max_size=12),
-              st.sampled_from(["export.csv", "../x.csv", "/etc/passwd", "*.csv", "%d/%m/%Y", "Europe/Berlin", ";"])),
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(string.ascii_letters, max_size=8), inner, max_size=3)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-5, 5),
+        st.floats(),
+        st.text(string.printable, max_size=12),
+        st.sampled_from(["export.csv", "../x.csv", "/etc/passwd", "*.csv", "%d/%m/%Y", "Europe/Berlin", ";"]),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(string.ascii_letters, max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 
@@ -243,7 +296,9 @@ SETTING_VALUES = st.recursive(
         {"file": st.one_of(st.sampled_from(["export.csv", "*.csv", "../x.csv", "/etc/passwd"]), SETTING_VALUES)},
         optional={key: SETTING_VALUES for key in sorted(KIND_KEYS - {"file"} | {"colour"})},
     ),
-    kinds=st.lists(st.sampled_from(["orders", "orders", "users", "events", "reviews", "shop"]), min_size=1, max_size=2, unique=True),
+    kinds=st.lists(
+        st.sampled_from(["orders", "orders", "users", "events", "reviews", "shop"]), min_size=1, max_size=2, unique=True
+    ),
     mangle=st.sampled_from(["", "yaml-garbage", "toml"]),
 )
 def test_fuzzed_mapping_files(tmp_path_factory, section, kinds, mangle):

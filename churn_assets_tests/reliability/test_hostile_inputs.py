@@ -15,14 +15,28 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from churn_assets.warehouse.contract import MAX_LINE_SIZE, SOURCES
 from churn_assets.ingest.read_files import LandingFileError
 from churn_assets.sources import prepare_landing
-from churn_assets_tests.source_helpers import (
-    ingest_landing, parquet_bytes, prepare_error, read_parquet, rows, warehouse, write_export,
-)
+from churn_assets.warehouse.contract import MAX_LINE_SIZE, SOURCES
 from churn_assets_tests.reliability.hostile import (
-    GOOD, HEADER, assert_reconciled, corrupt_parquet, gzipped, ingest_day, quarantined, rows_text, write_landing,
+    GOOD,
+    HEADER,
+    assert_reconciled,
+    corrupt_parquet,
+    gzipped,
+    ingest_day,
+    quarantined,
+    rows_text,
+    write_landing,
+)
+from churn_assets_tests.source_helpers import (
+    ingest_landing,
+    parquet_bytes,
+    prepare_error,
+    read_parquet,
+    rows,
+    warehouse,
+    write_export,
 )
 
 pytestmark = pytest.mark.reliability
@@ -34,20 +48,43 @@ LANDING_ERRORS = {
     "empty csv": ("2024-03-01.csv", lambda t: b"", ["empty file (0 bytes)"]),
     "empty jsonl": ("2024-03-01.jsonl", lambda t: b"", ["empty file (0 bytes)"]),
     "parquet named .csv": ("2024-03-01.csv", parquet_bytes, ["is a Parquet file, not .csv"]),
-    "text named .parquet": ("2024-03-01.parquet", lambda t: f"{HEADER}\n{GOOD}\n".encode(), ["not a readable Parquet file"]),
+    "text named .parquet": (
+        "2024-03-01.parquet",
+        lambda t: f"{HEADER}\n{GOOD}\n".encode(),
+        ["not a readable Parquet file"],
+    ),
     "corrupt parquet": ("2024-03-01.parquet", corrupt_parquet, ["not a readable Parquet file"]),
     "binary named .csv": ("2024-03-01.csv", lambda t: b"user_id\x00\x01\x02\xff", ["binary content (NUL bytes)"]),
-    "latin-1 csv": ("2024-03-01.csv", lambda t: f"{HEADER},category\n{GOOD},x\nu2,o2,2024-03-01,3,Caf\xe9\n".encode("latin-1"),
-                    ["line 3: not UTF-8 text"]),
-    "latin-1 jsonl": ("2024-03-01.jsonl", lambda t: b'{"user_id": "u1"}\n{"user_id": "Caf\xe9"}\n', ["line 2: not UTF-8 text"]),
-    "truncated gzip": ("2024-03-01.csv.gz", lambda t: gzipped(rows_text(2000))[:-40],
-                       ["truncated or corrupt gzip file"]),
-    "huge field": ("2024-03-01.csv", lambda t: f'{HEADER},category\n{GOOD},x\nu2,o2,2024-03-01,3,"{"x" * (MAX_LINE_SIZE + 1)}"\n'.encode(),
-                   ["line 3:", f"longer than the limit of {MAX_LINE_SIZE:,}"]),
-    "huge json line": ("2024-03-01.jsonl", lambda t: b'{"user_id": "u1"}\n{"text": "' + b"x" * MAX_LINE_SIZE + b'"}\n',
-                       ["line 2:", f"longer than the limit of {MAX_LINE_SIZE:,}"]),
-    "missing required column": ("2024-03-01.csv", lambda t: b"user_id,ts,amount\nu1,2024-03-01,3\n",
-                                ["missing required column(s) ['order_id']", "found columns ['user_id', 'ts', 'amount']"]),
+    "latin-1 csv": (
+        "2024-03-01.csv",
+        lambda t: f"{HEADER},category\n{GOOD},x\nu2,o2,2024-03-01,3,Caf\xe9\n".encode("latin-1"),
+        ["line 3: not UTF-8 text"],
+    ),
+    "latin-1 jsonl": (
+        "2024-03-01.jsonl",
+        lambda t: b'{"user_id": "u1"}\n{"user_id": "Caf\xe9"}\n',
+        ["line 2: not UTF-8 text"],
+    ),
+    "truncated gzip": (
+        "2024-03-01.csv.gz",
+        lambda t: gzipped(rows_text(2000))[:-40],
+        ["truncated or corrupt gzip file"],
+    ),
+    "huge field": (
+        "2024-03-01.csv",
+        lambda t: f'{HEADER},category\n{GOOD},x\nu2,o2,2024-03-01,3,"{"x" * (MAX_LINE_SIZE + 1)}"\n'.encode(),
+        ["line 3:", f"longer than the limit of {MAX_LINE_SIZE:,}"],
+    ),
+    "huge json line": (
+        "2024-03-01.jsonl",
+        lambda t: b'{"user_id": "u1"}\n{"text": "' + b"x" * MAX_LINE_SIZE + b'"}\n',
+        ["line 2:", f"longer than the limit of {MAX_LINE_SIZE:,}"],
+    ),
+    "missing required column": (
+        "2024-03-01.csv",
+        lambda t: b"user_id,ts,amount\nu1,2024-03-01,3\n",
+        ["missing required column(s) ['order_id']", "found columns ['user_id', 'ts', 'amount']"],
+    ),
 }
 
 
@@ -60,8 +97,11 @@ def test_an_unusable_landing_file_is_one_error_naming_it(tmp_path, case):
         ingest_day(tmp_path, con)
     message = str(err.value)
     assert "\n" not in message and name in message and all(e in message for e in expected), message
-    assert rows(con, "SELECT (SELECT count(*) FROM raw.orders) + (SELECT count(*) FROM quarantine.orders) "
-                     "+ (SELECT count(*) FROM raw.ingest_log)") == [(0,)]  # nothing half-written
+    assert rows(
+        con,
+        "SELECT (SELECT count(*) FROM raw.orders) + (SELECT count(*) FROM quarantine.orders) "
+        "+ (SELECT count(*) FROM raw.ingest_log)",
+    ) == [(0,)]  # nothing half-written
 
 
 # -- values out of the contract's range: the row is quarantined with field and reason -----------------------
@@ -89,7 +129,9 @@ def _orders_file(fmt: str, column: str, value: str) -> bytes:
     if fmt == "jsonl":
         return "\n".join(json.dumps(r) for r in (good, bad)).encode() + b"\n"
     numbers = ("amount", column)  # Parquet with native doubles: NaN is a value there, not a null
-    table = pa.table({k: pa.array([float(good[k]), float(bad[k])] if k in numbers else [good[k], bad[k]]) for k in good})
+    table = pa.table(
+        {k: pa.array([float(good[k]), float(bad[k])] if k in numbers else [good[k], bad[k]]) for k in good}
+    )
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     return buffer.getvalue()
@@ -121,12 +163,17 @@ def test_the_bounds_come_from_the_contract(tmp_path, monkeypatch):
 
 
 def test_an_amount_of_1e308_in_an_export_is_quarantined_naming_the_users_row(tmp_path):
-    src = write_export(tmp_path, {"shop.csv": f"{HEADER}\n{GOOD}\nu2,o2,2024-03-01 11:00,1e308\n",
-                                  "map.yaml": "orders:\n  file: shop.csv\n  amount_scale: 0.01\n"})
+    src = write_export(
+        tmp_path,
+        {
+            "shop.csv": f"{HEADER}\n{GOOD}\nu2,o2,2024-03-01 11:00,1e308\n",
+            "map.yaml": "orders:\n  file: shop.csv\n  amount_scale: 0.01\n",
+        },
+    )
     report = prepare_landing(src, tmp_path / "landing", mapping=src / "map.yaml")
     assert report.kinds["orders"].rows_written == 2
     con, counts = ingest_landing(tmp_path / "landing", tmp_path / "churn.duckdb")
-    (field, reason, raw), = rows(con, "SELECT field, reason, raw FROM quarantine.orders")
+    ((field, reason, raw),) = rows(con, "SELECT field, reason, raw FROM quarantine.orders")
     assert (field, reason) == ("amount", "amount above 1,000,000,000")
     assert json.loads(raw)["origin"] == f"{src / 'shop.csv'}:3"
     assert_reconciled(con, [c for c in counts if c.read])
@@ -135,15 +182,26 @@ def test_an_amount_of_1e308_in_an_export_is_quarantined_naming_the_users_row(tmp
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_epoch_timestamps_out_of_range_are_set_aside_not_a_crash(tmp_path, fmt):
     """1e300 seconds since 1970 is no date: the row is set aside as unparseable, the others are prepared."""
-    seconds = [1709287200, 1e300, 2.0 ** 62, float("inf")]
+    seconds = [1709287200, 1e300, 2.0**62, float("inf")]
     if fmt == "csv":
         content = (f"{HEADER}\n" + "".join(f"u{i},o{i},{s!r},5\n" for i, s in enumerate(seconds))).encode()
     else:
         buffer = io.BytesIO()
-        pq.write_table(pa.table({"user_id": [f"u{i}" for i in range(4)], "order_id": [f"o{i}" for i in range(4)],
-                                 "ts": pa.array(seconds, pa.float64()), "amount": [5.0] * 4}), buffer)
+        pq.write_table(
+            pa.table(
+                {
+                    "user_id": [f"u{i}" for i in range(4)],
+                    "order_id": [f"o{i}" for i in range(4)],
+                    "ts": pa.array(seconds, pa.float64()),
+                    "amount": [5.0] * 4,
+                }
+            ),
+            buffer,
+        )
         content = buffer.getvalue()
-    src = write_export(tmp_path, {f"shop.{fmt}": content, "map.yaml": f"orders:\n  file: shop.{fmt}\n  timestamp_format: epoch_s\n"})
+    src = write_export(
+        tmp_path, {f"shop.{fmt}": content, "map.yaml": f"orders:\n  file: shop.{fmt}\n  timestamp_format: epoch_s\n"}
+    )
     orders = prepare_landing(src, tmp_path / "landing", mapping=src / "map.yaml").kinds["orders"]
     assert (orders.rows_read, orders.rows_written, orders.rows_rejected) == (4, 1, 3) and orders.reconciles
     assert set(orders.rejected) == {"unparseable timestamp in ts (expected format epoch_s)"}
@@ -153,8 +211,12 @@ def test_epoch_timestamps_out_of_range_are_set_aside_not_a_crash(tmp_path, fmt):
 
 
 LINES = [  # an Excel export: a cell with a line break, a quoted quote, a bad amount, a bad date, a short line
-    b"user_id,order_id,ts,amount,category", b'u1,o1,2024-03-01 10:00,10,"two\nlines"', b"u2,o2,2024-03-01 11:00,-1,x",
-    b'u3,o3,2024-03-01 12:00,3,"a ""quoted"" cell"', b"u4,o4,not a date,4,y", b"u5,o5",
+    b"user_id,order_id,ts,amount,category",
+    b'u1,o1,2024-03-01 10:00,10,"two\nlines"',
+    b"u2,o2,2024-03-01 11:00,-1,x",
+    b'u3,o3,2024-03-01 12:00,3,"a ""quoted"" cell"',
+    b"u4,o4,not a date,4,y",
+    b"u5,o5",
 ]  # physical lines: 1 header, 2-3 o1, 4 o2, 5 o3, 6 o4, 7 o5
 EXCEL = b"\r\n".join(LINES) + b"\r\n"
 TEXT_LAYOUTS = {
@@ -162,7 +224,12 @@ TEXT_LAYOUTS = {
     "CR-LF inside a quoted cell": EXCEL.replace(b"two\nlines", b"two\r\nlines"),
     "old Mac: lone CR": EXCEL.replace(b"\r\n", b"\r").replace(b"two\nlines", b"two\rlines"),
     "LF, CR inside a quoted cell": EXCEL.replace(b"\r\n", b"\n").replace(b"two\nlines", b"two\rlines"),
-    "mixed: CR-LF, LF and CR line ends": b"\r\n".join(LINES[:2]) + b"\n" + LINES[2] + b"\r" + b"\r\n".join(LINES[3:]) + b"\r\n",
+    "mixed: CR-LF, LF and CR line ends": b"\r\n".join(LINES[:2])
+    + b"\n"
+    + LINES[2]
+    + b"\r"
+    + b"\r\n".join(LINES[3:])
+    + b"\r\n",
     "UTF-8 byte order mark": b"\xef\xbb\xbf" + EXCEL,
     "gzip": gzip.compress(EXCEL, mtime=0),
 }
@@ -170,16 +237,19 @@ TEXT_LAYOUTS = {
 
 def test_quotes_inside_unquoted_cells_do_not_shift_line_numbers(tmp_path):
     """27" screen: a quote inside an unquoted cell is a character; the rows keep their lines in both readers."""
-    text = (f"{HEADER},category\n{GOOD},\"two\nlines\"\nu2,o2,2024-03-01 10:00,-1,27\" screen\n"
-            "u3,o3,2024-03-01 10:00,3,x\nu4,o4,2024-03-01 10:00,-4,5\" cable\nu5,o5\n")
+    text = (
+        f'{HEADER},category\n{GOOD},"two\nlines"\nu2,o2,2024-03-01 10:00,-1,27" screen\n'
+        'u3,o3,2024-03-01 10:00,3,x\nu4,o4,2024-03-01 10:00,-4,5" cable\nu5,o5\n'
+    )
     write_landing(tmp_path, "2024-03-01.csv", text)
     con, counts = ingest_day(tmp_path)
     assert [r[:2] for r in quarantined(con)] == [(4, "amount"), (6, "amount"), (7, None)]
     assert_reconciled(con, [counts])
     src = write_export(tmp_path, {"shop.csv": text, "map.yaml": "orders:\n  file: shop.csv\n"})
     prepare_landing(src, tmp_path / "prepared", mapping=src / "map.yaml")
-    assert read_parquet(tmp_path / "prepared" / "orders" / "*.parquet", "SELECT order_id, source_row FROM t ORDER BY 1") == [
-        ("o1", 2), ("o2", 4), ("o3", 5), ("o4", 6)]
+    assert read_parquet(
+        tmp_path / "prepared" / "orders" / "*.parquet", "SELECT order_id, source_row FROM t ORDER BY 1"
+    ) == [("o1", 2), ("o2", 4), ("o3", 5), ("o4", 6)]
     assert read_parquet(tmp_path / "prepared" / "_rejected" / "orders.parquet", "SELECT row FROM t") == [(7,)]
 
 
@@ -193,7 +263,9 @@ def test_line_endings_and_quoted_newlines_in_a_landing_file(tmp_path, layout):
     con, counts = ingest_day(tmp_path)
     assert (counts.read, counts.accepted, counts.rejected) == (5, 2, 3)
     assert [(o, _same_text(c)) for o, c in rows(con, "SELECT order_id, category FROM raw.orders ORDER BY 1")] == [
-        ("o1", "two\nlines"), ("o3", 'a "quoted" cell')]
+        ("o1", "two\nlines"),
+        ("o3", 'a "quoted" cell'),
+    ]
     got = quarantined(con)
     assert [r[:2] for r in got] == [(4, "amount"), (6, "ts"), (7, None)] and got[2][2].startswith("malformed line")
     assert_reconciled(con, [counts])
@@ -207,30 +279,48 @@ def test_line_endings_and_quoted_newlines_in_an_export_with_a_mapping(tmp_path, 
     report = prepare_landing(src, tmp_path / "landing", mapping=src / "mapping.yaml")
     orders = report.kinds["orders"]
     assert (orders.rows_read, orders.rows_written, orders.rows_rejected) == (5, 3, 2) and orders.reconciles
-    set_aside = read_parquet(tmp_path / "landing" / "_rejected" / "orders.parquet", "SELECT row, field, reason FROM t ORDER BY row")
+    set_aside = read_parquet(
+        tmp_path / "landing" / "_rejected" / "orders.parquet", "SELECT row, field, reason FROM t ORDER BY row"
+    )
     assert [r[:2] for r in set_aside] == [(6, "ts"), (7, None)] and set_aside[1][2].startswith("malformed CSV line")
-    assert read_parquet(tmp_path / "landing" / "orders" / "*.parquet", "SELECT order_id, source_row FROM t ORDER BY 1") == [
-        ("o1", 2), ("o2", 4), ("o3", 5)]
+    assert read_parquet(
+        tmp_path / "landing" / "orders" / "*.parquet", "SELECT order_id, source_row FROM t ORDER BY 1"
+    ) == [("o1", 2), ("o2", 4), ("o3", 5)]
     con, counts = ingest_landing(tmp_path / "landing", tmp_path / "churn.duckdb")
-    (category,), = rows(con, "SELECT category FROM raw.orders WHERE order_id = 'o1'")
+    ((category,),) = rows(con, "SELECT category FROM raw.orders WHERE order_id = 'o1'")
     origins = [json.loads(r)["origin"] for (r,) in rows(con, "SELECT raw FROM quarantine.orders")]
     assert _same_text(category) == "two\nlines" and origins == [f"{src / name}:4"]
     assert_reconciled(con, [c for c in counts if c.read])
 
 
 EXPORT_ERRORS = {
-    "truncated gzip": ("orders.csv.gz", lambda t: gzipped(rows_text(20000))[:-40],
-                       ["truncated or corrupt gzip file"]),
-    "truncated gzip, short": ("orders.csv.gz", lambda t: gzipped(f"{HEADER}\n{GOOD}\n")[:-12], ["truncated or corrupt gzip file"]),
+    "truncated gzip": ("orders.csv.gz", lambda t: gzipped(rows_text(20000))[:-40], ["truncated or corrupt gzip file"]),
+    "truncated gzip, short": (
+        "orders.csv.gz",
+        lambda t: gzipped(f"{HEADER}\n{GOOD}\n")[:-12],
+        ["truncated or corrupt gzip file"],
+    ),
     "corrupt parquet": ("orders.parquet", corrupt_parquet, ["not a readable Parquet file"]),
-    "huge field": ("orders.csv", lambda t: f'{HEADER},category\n{GOOD},x\nu2,o2,2024-03-01,3,"{"x" * (MAX_LINE_SIZE + 1)}"\n'.encode(),
-                   ["row 3:", f"longer than the limit of {MAX_LINE_SIZE:,}"]),
-    "huge json line": ("orders.jsonl", lambda t: b'{"user_id": "u1"}\n{"text": "' + b"x" * MAX_LINE_SIZE + b'"}\n',
-                       ["row 2:", f"longer than the limit of {MAX_LINE_SIZE:,}"]),
-    "quoted cell never closed": ("orders.csv", lambda t: f'{HEADER}\n{GOOD}\nu2,o2,2024-03-01,"3\nu3,o3,2024-03-01,4\n'.encode(),
-                                 ["row 3:", "a quoted cell opens on this line and is never closed"]),
-    "latin-1 json lines": ("orders.jsonl", lambda t: b'{"user_id": "u1"}\n' * 5000 + b'{"user_id": "Caf\xe9"}\n',
-                           ["row 5001:", "not UTF-8 text"]),
+    "huge field": (
+        "orders.csv",
+        lambda t: f'{HEADER},category\n{GOOD},x\nu2,o2,2024-03-01,3,"{"x" * (MAX_LINE_SIZE + 1)}"\n'.encode(),
+        ["row 3:", f"longer than the limit of {MAX_LINE_SIZE:,}"],
+    ),
+    "huge json line": (
+        "orders.jsonl",
+        lambda t: b'{"user_id": "u1"}\n{"text": "' + b"x" * MAX_LINE_SIZE + b'"}\n',
+        ["row 2:", f"longer than the limit of {MAX_LINE_SIZE:,}"],
+    ),
+    "quoted cell never closed": (
+        "orders.csv",
+        lambda t: f'{HEADER}\n{GOOD}\nu2,o2,2024-03-01,"3\nu3,o3,2024-03-01,4\n'.encode(),
+        ["row 3:", "a quoted cell opens on this line and is never closed"],
+    ),
+    "latin-1 json lines": (
+        "orders.jsonl",
+        lambda t: b'{"user_id": "u1"}\n' * 5000 + b'{"user_id": "Caf\xe9"}\n',
+        ["row 5001:", "not UTF-8 text"],
+    ),
 }
 
 

@@ -12,15 +12,23 @@ import duckdb
 import pytest
 
 from churn_assets.app import cli, job_runner
-from churn_assets.warehouse.contract import SOURCES
 from churn_assets.ingest.read_files import LandingFileError
 from churn_assets.ingest.store import ingest_partition
 from churn_assets.sources import prepare_landing
-from churn_assets_tests.source_helpers import (
-    NOW, ingest_landing, rows, write_export,
-)
+from churn_assets.warehouse.contract import SOURCES
 from churn_assets_tests.reliability.hostile import (
-    CHURN, GOOD, HEADER, SECRET, assert_reconciled, write_landing,
+    CHURN,
+    GOOD,
+    HEADER,
+    SECRET,
+    assert_reconciled,
+    write_landing,
+)
+from churn_assets_tests.source_helpers import (
+    NOW,
+    ingest_landing,
+    rows,
+    write_export,
 )
 
 pytestmark = pytest.mark.reliability
@@ -82,18 +90,37 @@ BOMB = "orders:\n  file: orders.csv\n  currency:\n    - &l0 [lol, lol, lol, lol,
     f"    - &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 10)
 )  # "billion laughs": 9 ** 10 values once expanded
 MAPPING_MISTAKES = {
-    "timestamp_format: 123": ("orders:\n  file: orders.csv\n  timestamp_format: 123\n",
-                              "'timestamp_format' must be a text or a list of texts, got 123"),
-    "timestamp_format list of numbers": ("orders:\n  file: orders.csv\n  timestamp_format: [1, 2]\n",
-                                         "'timestamp_format' must be a text or a list of texts"),
+    "timestamp_format: 123": (
+        "orders:\n  file: orders.csv\n  timestamp_format: 123\n",
+        "'timestamp_format' must be a text or a list of texts, got 123",
+    ),
+    "timestamp_format list of numbers": (
+        "orders:\n  file: orders.csv\n  timestamp_format: [1, 2]\n",
+        "'timestamp_format' must be a text or a list of texts",
+    ),
     "timezone: 5": ("orders:\n  file: orders.csv\n  timezone: 5\n", "'timezone' must be a text, got 5"),
-    "delimiter of two characters": ("orders:\n  file: orders.csv\n  delimiter: ';;'\n", "'delimiter' must be one character"),
+    "delimiter of two characters": (
+        "orders:\n  file: orders.csv\n  delimiter: ';;'\n",
+        "'delimiter' must be one character",
+    ),
     "file: 5": ("orders:\n  file: 5\n", "'file' must be a text or a list of texts, got 5"),
     "file: [.]": ("orders:\n  files: ['.']\n", "file '.' is not a file name or glob"),
-    "decimal_comma: maybe": ("orders:\n  file: orders.csv\n  decimal_comma: maybe\n", "'decimal_comma' must be true or false"),
-    "amount_scale: .inf": ("orders:\n  file: orders.csv\n  amount_scale: .inf\n", "'amount_scale' must be a finite number"),
-    "default of a list": ("orders:\n  file: orders.csv\n  defaults: {category: [a, b]}\n", "'defaults' must give texts or numbers"),
-    "recoding to a table": ("orders:\n  file: orders.csv\n  values: {status: {done: {x: 1}}}\n", "'values' must give texts or numbers"),
+    "decimal_comma: maybe": (
+        "orders:\n  file: orders.csv\n  decimal_comma: maybe\n",
+        "'decimal_comma' must be true or false",
+    ),
+    "amount_scale: .inf": (
+        "orders:\n  file: orders.csv\n  amount_scale: .inf\n",
+        "'amount_scale' must be a finite number",
+    ),
+    "default of a list": (
+        "orders:\n  file: orders.csv\n  defaults: {category: [a, b]}\n",
+        "'defaults' must give texts or numbers",
+    ),
+    "recoding to a table": (
+        "orders:\n  file: orders.csv\n  values: {status: {done: {x: 1}}}\n",
+        "'values' must give texts or numbers",
+    ),
     "alias bomb (billion laughs)": (BOMB, "YAML aliases"),
     "self-referencing alias": ("orders: &a\n  file: orders.csv\n  values: {status: *a}\n", "YAML aliases"),
     "mapping file of 2 MB": ("orders:\n  file: orders.csv\n" + "# padding\n" * 200_000, "larger than 1 MiB"),
@@ -118,21 +145,30 @@ def test_a_hostile_mapping_file_is_one_clear_error(shop, case):
 
 def test_order_ids_repeated_on_a_later_day_are_counted(tmp_path):
     write_landing(tmp_path, "2024-03-01.csv", f"{HEADER}\nu1,o1,2024-03-01 10:00,1\nu1,o2,2024-03-01 11:00,2\n")
-    write_landing(tmp_path, "2024-03-02.csv", f"{HEADER}\nu1,o2,2024-03-01 11:00,2\nu1,o3,2024-03-02 10:00,3\n"
-                                              "u1,o3,2024-03-02 10:00,3\n")
+    write_landing(
+        tmp_path,
+        "2024-03-02.csv",
+        f"{HEADER}\nu1,o2,2024-03-01 11:00,2\nu1,o3,2024-03-02 10:00,3\nu1,o3,2024-03-02 10:00,3\n",
+    )
     write_landing(tmp_path, "2024-03-03.csv", f"{HEADER}\nu1,o1,2024-03-01 10:00,1\nu1,o2,2024-03-01 11:00,2\n")
     con, counts = ingest_landing(tmp_path / "landing", tmp_path / "churn.duckdb")
     orders = [c for c in counts if c.kind == "orders"]
     assert [(c.read, c.accepted, c.duplicates, c.cross_day_duplicates) for c in orders] == [
-        (2, 2, 0, 0), (3, 2, 1, 1), (2, 2, 0, 2)]
-    assert rows(con, "SELECT partition_date, cross_day_duplicates FROM raw.ingest_log WHERE kind = 'orders' ORDER BY 1") == [
-        (date(2024, 3, 1), 0), (date(2024, 3, 2), 1), (date(2024, 3, 3), 2)]
+        (2, 2, 0, 0),
+        (3, 2, 1, 1),
+        (2, 2, 0, 2),
+    ]
+    assert rows(
+        con, "SELECT partition_date, cross_day_duplicates FROM raw.ingest_log WHERE kind = 'orders' ORDER BY 1"
+    ) == [(date(2024, 3, 1), 0), (date(2024, 3, 2), 1), (date(2024, 3, 3), 2)]
     assert_reconciled(con, orders)
     # re-ingesting a day gives the same count
     ingest_partition(con, tmp_path / "landing", SOURCES["orders"], date(2024, 3, 3), now=NOW)
     from churn_assets.ingest.store import record_cross_day_duplicates
 
-    again = record_cross_day_duplicates(con, SOURCES["orders"], [c for c in orders if c.partition_date == date(2024, 3, 3)])
+    again = record_cross_day_duplicates(
+        con, SOURCES["orders"], [c for c in orders if c.partition_date == date(2024, 3, 3)]
+    )
     assert [c.cross_day_duplicates for c in again] == [2]
 
 
@@ -147,13 +183,24 @@ def clean_env(monkeypatch):
         monkeypatch.delenv(name)
 
 
-@pytest.mark.parametrize("mapping_text, expected", [
-    ("orders:\n  file: ../other_shop/orders.csv\n", "file '../other_shop/orders.csv' is outside the data directory"),
-    ("orders:\n  file: {tmp}/other_shop/orders.csv\n", "is outside the data directory"),
-    ("orders:\n  file: orders.csv\n  timestamp_format: 123\n", "'timestamp_format' must be a text or a list of texts"),
-    (BOMB, "YAML aliases"),
-])
-def test_churn_run_refuses_a_hostile_mapping_with_exit_code_2(shop, tmp_path, clean_env, capsys, mapping_text, expected):
+@pytest.mark.parametrize(
+    "mapping_text, expected",
+    [
+        (
+            "orders:\n  file: ../other_shop/orders.csv\n",
+            "file '../other_shop/orders.csv' is outside the data directory",
+        ),
+        ("orders:\n  file: {tmp}/other_shop/orders.csv\n", "is outside the data directory"),
+        (
+            "orders:\n  file: orders.csv\n  timestamp_format: 123\n",
+            "'timestamp_format' must be a text or a list of texts",
+        ),
+        (BOMB, "YAML aliases"),
+    ],
+)
+def test_churn_run_refuses_a_hostile_mapping_with_exit_code_2(
+    shop, tmp_path, clean_env, capsys, mapping_text, expected
+):
     mapping = shop / "mapping.yaml"
     mapping.write_text(mapping_text.format(tmp=tmp_path))
     rc = cli.main(["run", "--data-dir", str(shop), "--mapping", str(mapping), "--as-of", "2024-03-01"])
@@ -194,7 +241,9 @@ def _churn(*argv) -> subprocess.CompletedProcess:
 
 def test_churn_run_stops_after_ingestion_when_every_order_is_quarantined(tmp_path):
     _orders_days(tmp_path / "landing", date(2024, 1, 1), 40, amount="-3")
-    done = _churn("run", "--data-dir", tmp_path, "--as-of", "2024-02-09", "--horizon-days", "1", "--as-of-step-days", "1")
+    done = _churn(
+        "run", "--data-dir", tmp_path, "--as-of", "2024-02-09", "--horizon-days", "1", "--as-of-step-days", "1"
+    )
     assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
     err = done.stderr
     assert "no orders were accepted" in err and "60 orders rows read up to 2024-02-09, all quarantined" in err, err
@@ -207,6 +256,8 @@ def test_churn_run_stops_after_ingestion_when_every_order_is_quarantined(tmp_pat
 def test_a_landing_file_error_names_the_file_through_the_command(tmp_path):
     _orders_days(tmp_path / "landing", date(2024, 1, 1), 40, amount="5")
     bad = write_landing(tmp_path, "2024-01-20.csv", f"{HEADER}\n{GOOD}\nu2,o2,2024-01-20,Caf\xe9\n".encode("latin-1"))
-    done = _churn("run", "--data-dir", tmp_path, "--as-of", "2024-02-09", "--horizon-days", "1", "--as-of-step-days", "1")
+    done = _churn(
+        "run", "--data-dir", tmp_path, "--as-of", "2024-02-09", "--horizon-days", "1", "--as-of-step-days", "1"
+    )
     assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
     assert f"cause: LandingFileError: {bad}: line 3: not UTF-8 text" in done.stderr, done.stderr

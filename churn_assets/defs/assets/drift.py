@@ -5,16 +5,16 @@ them and asks for retraining when one is above the threshold.
 """
 
 import os
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from churn_assets.ml.drift import psi_table
 from churn_assets.defs.resources import DUCKDB_POOL, DuckDBWarehouse, MlflowTracking, PipelineSettings
-from churn_assets.warehouse.scoring_features import point_in_time_features
+from churn_assets.ml.drift import psi_table
 from churn_assets.warehouse.mlflow_store import load_champion
+from churn_assets.warehouse.scoring_features import point_in_time_features
 
 DRIFT = "monitoring.drift"
 SCORE_COLUMN = "churn_probability"
@@ -25,9 +25,21 @@ DEFAULT_PSI_THRESHOLD = 0.2
 # Windowed figures only: running totals (orders_total, tenure_days) grow with the age of the data and would
 # read as drift every day.
 MAIN_FEATURES = [
-    "days_since_last_order", "recency_over_typical_gap", "orders_30d", "orders_90d", "amount_sum_90d",
-    "amount_mean", "sessions_30d", "page_views_30d", "logins_30d", "days_since_last_event", "discount_share",
-    "late_deliveries_90d", "complaints_90d", "rating_mean_90d", "text_neg_mean_90d",
+    "days_since_last_order",
+    "recency_over_typical_gap",
+    "orders_30d",
+    "orders_90d",
+    "amount_sum_90d",
+    "amount_mean",
+    "sessions_30d",
+    "page_views_30d",
+    "logins_30d",
+    "days_since_last_event",
+    "discount_share",
+    "late_deliveries_90d",
+    "complaints_90d",
+    "rating_mean_90d",
+    "text_neg_mean_90d",
 ]
 
 
@@ -77,7 +89,10 @@ def build_drift(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         kinds={"python", "duckdb"},
     )
     def drift(
-        context: dg.AssetExecutionContext, config: DriftConfig, duckdb: DuckDBWarehouse, settings: PipelineSettings,
+        context: dg.AssetExecutionContext,
+        config: DriftConfig,
+        duckdb: DuckDBWarehouse,
+        settings: PipelineSettings,
         mlflow: MlflowTracking,
     ) -> dg.MaterializeResult:
         day = date.fromisoformat(context.partition_key)
@@ -103,10 +118,13 @@ def _read_day_and_window(con, day: date, config: DriftConfig, settings: Pipeline
     scores = con.execute(f"SELECT {SCORE_COLUMN} FROM scoring.risk_list WHERE as_of_date = ?", [day]).df()
     if scores.empty:
         raise RuntimeError(f"scoring.risk_list has no rows for {day}: score the partition first")
-    known = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = 'marts' AND table_name = 'training_set'"
-    ).fetchall()}
+    known = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'marts' AND table_name = 'training_set'"
+        ).fetchall()
+    }
     wanted = ", ".join(f'"{c}"' for c in ["as_of_date", *config.features] if c in known)  # names checked above
     in_window = "list_contains(CAST($splits AS VARCHAR[]), split)"
     reference = con.execute(
@@ -127,8 +145,13 @@ def _read_day_and_window(con, day: date, config: DriftConfig, settings: Pipeline
 
 
 def _psi_rows(
-    day: date, config: DriftConfig, scores: pd.DataFrame, reference: pd.DataFrame, scored_sample: pd.DataFrame,
-    current: pd.DataFrame, mlflow: MlflowTracking,
+    day: date,
+    config: DriftConfig,
+    scores: pd.DataFrame,
+    reference: pd.DataFrame,
+    scored_sample: pd.DataFrame,
+    current: pd.DataFrame,
+    mlflow: MlflowTracking,
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """monitoring.drift rows of the day: the score's PSI first, then each feature's."""
     first, last = (pd.Timestamp(reference["as_of_date"].agg(f)).date() for f in ("min", "max"))
@@ -145,7 +168,7 @@ def _psi_rows(
     table = pd.concat([score, features], ignore_index=True).rename(columns={"column": "column_name"})
     table.insert(0, "as_of_date", day)
     table["model_version"] = str(version.version)
-    table["computed_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
+    table["computed_at"] = datetime.now(UTC).replace(tzinfo=None)
     return table, features, window
 
 
@@ -158,7 +181,9 @@ def _drift_result(
     drifted = table.loc[table["psi"] > threshold, "column_name"].tolist()
     context.log.info(
         f"{day}: score PSI {score_psi:.3f}; largest feature PSI {top['psi']:.3f} ({top['column']}); "
-        f"above {threshold}: {drifted or 'none'}" if top is not None else f"{day}: score PSI {score_psi:.3f}"
+        f"above {threshold}: {drifted or 'none'}"
+        if top is not None
+        else f"{day}: score PSI {score_psi:.3f}"
     )
     shown = table[["kind", "column_name", "psi", "reference_mean", "current_mean", "current_missing_share"]]
     return dg.MaterializeResult(

@@ -9,18 +9,20 @@ import pandas as pd
 from pydantic import Field
 
 from churn_assets.defs.assets.training import PREDICTIONS, PREDICTIONS_KEY
+from churn_assets.defs.resources import DUCKDB_POOL, DataDirectory, DuckDBWarehouse, MlflowTracking
 from churn_assets.ml.metrics import binary_metrics
 from churn_assets.ml.oracle import oracle_auc
 from churn_assets.ml.plots import plot_all
 from churn_assets.ml.thresholds import choose_threshold
-from churn_assets.defs.resources import DUCKDB_POOL, DataDirectory, DuckDBWarehouse, MlflowTracking
 from churn_assets.warehouse.tables import replace_table
 
 COMPARISON = "reports.model_comparison"
 
 
 class EvaluationConfig(dg.Config):
-    threshold_rule: str = Field(default="best_f1", description="best_f1 | cost | fixed | top_share, chosen on validation")
+    threshold_rule: str = Field(
+        default="best_f1", description="best_f1 | cost | fixed | top_share, chosen on validation"
+    )
     contact_cost: float = Field(default=1.0, description="cost rule: cost of contacting one customer")
     value_saved: float = Field(default=50.0, description="cost rule: value of a customer kept")
     success_rate: float = Field(default=0.2, description="cost rule: share of contacted churners kept")
@@ -29,7 +31,11 @@ class EvaluationConfig(dg.Config):
 
     def rule_params(self) -> dict:
         return {
-            "cost": {"contact_cost": self.contact_cost, "value_saved": self.value_saved, "success_rate": self.success_rate},
+            "cost": {
+                "contact_cost": self.contact_cost,
+                "value_saved": self.value_saved,
+                "success_rate": self.success_rate,
+            },
             "fixed": {"threshold": self.fixed_threshold},
             "top_share": {"share": self.top_share},
         }.get(self.threshold_rule, {})
@@ -45,7 +51,9 @@ def compare_models(preds: pd.DataFrame, config: EvaluationConfig) -> pd.DataFram
     for name, part in preds.groupby("model", sort=False):
         valid, test = part[part["split"] == "valid"], part[part["split"] == "test"]
         threshold = choose_threshold(config.threshold_rule, valid["churned"], valid["p_churn"], **config.rule_params())
-        rows.append({"model": name, "threshold": threshold, **binary_metrics(test["churned"], test["p_churn"], threshold)})
+        rows.append(
+            {"model": name, "threshold": threshold, **binary_metrics(test["churned"], test["p_churn"], threshold)}
+        )
     return pd.DataFrame(rows).sort_values("roc_auc", ascending=False).reset_index(drop=True)
 
 
@@ -60,7 +68,10 @@ def compare_models(preds: pd.DataFrame, config: EvaluationConfig) -> pd.DataFram
     kinds={"python", "mlflow"},
 )
 def evaluation(
-    context: dg.AssetExecutionContext, config: EvaluationConfig, duckdb: DuckDBWarehouse, mlflow: MlflowTracking,
+    context: dg.AssetExecutionContext,
+    config: EvaluationConfig,
+    duckdb: DuckDBWarehouse,
+    mlflow: MlflowTracking,
     data_dir: DataDirectory,
 ) -> dg.MaterializeResult:
     with duckdb.connect() as con:
@@ -71,7 +82,10 @@ def evaluation(
     table["oracle_roc_auc"] = oracle
     table["gap_to_oracle"] = (oracle - table["roc_auc"]) if oracle is not None else None
     out_dir = data_dir.reports_dir() / "evaluation"
-    curves = {m: (p.loc[p["split"] == "test", "churned"], p.loc[p["split"] == "test", "p_churn"]) for m, p in preds.groupby("model", sort=False)}
+    curves = {
+        m: (p.loc[p["split"] == "test", "churned"], p.loc[p["split"] == "test", "p_churn"])
+        for m, p in preds.groupby("model", sort=False)
+    }
     plots = plot_all(curves, out_dir)
     with duckdb.connect() as con:
         replace_table(con, COMPARISON, table)

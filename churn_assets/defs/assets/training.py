@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from churn_assets.defs.resources import DUCKDB_POOL, DuckDBWarehouse, MlflowTracking, PipelineSettings
 from churn_assets.ml.champion import Candidate, decide_champion
 from churn_assets.ml.dataset import KEYS, split_frames
 from churn_assets.ml.metrics import binary_metrics
@@ -15,7 +16,6 @@ from churn_assets.ml.models.calibration import CalibratedModel
 from churn_assets.ml.models.registry import create_model
 from churn_assets.ml.plots import plot_all
 from churn_assets.ml.thresholds import best_f1_threshold
-from churn_assets.defs.resources import DUCKDB_POOL, DuckDBWarehouse, MlflowTracking, PipelineSettings
 from churn_assets.warehouse.mlflow_store import apply_decision, load_champion, log_model_run
 from churn_assets.warehouse.tables import replace_table
 
@@ -28,7 +28,9 @@ class TrainingConfig(dg.Config):
         default=["recency_rule", "bgnbd", "logistic", "gbt", "behaviour_bert", "hybrid_gbt"],
         description="registered model names to train (hybrid_gbt reuses the behaviour_bert trained before it)",
     )
-    calibration: str = Field(default="isotonic", description="isotonic | sigmoid | none (fitted on the validation window)")
+    calibration: str = Field(
+        default="isotonic", description="isotonic | sigmoid | none (fitted on the validation window)"
+    )
     seed: int = 7
     gbt_n_estimators: int = 600
     gbt_learning_rate: float = 0.03
@@ -45,23 +47,34 @@ class TrainingConfig(dg.Config):
     bert_max_train_rows: int = Field(default=15_000, description="fine-tuning rows (subsampled)")
     bert_max_pretrain_rows: int = Field(default=15_000, description="pretraining sequences (subsampled)")
     max_train_rows: int = Field(
-        default=0, description="0 = every row; else the train window is cut to about this many rows (whole users, "
+        default=0,
+        description="0 = every row; else the train window is cut to about this many rows (whole users, "
         "chosen by a hash of user_id) before it is read into memory; validation and test stay whole",
     )
 
     def bert_params(self) -> dict:
         return dict(
-            hidden_size=self.bert_hidden_size, num_hidden_layers=self.bert_layers, num_attention_heads=self.bert_heads,
-            intermediate_size=2 * self.bert_hidden_size, max_len=self.bert_max_len, epochs=self.bert_epochs,
-            pretrain_epochs=self.bert_pretrain_epochs, batch_size=self.bert_batch_size,
-            max_train_rows=self.bert_max_train_rows, max_pretrain_rows=self.bert_max_pretrain_rows, seed=self.seed,
+            hidden_size=self.bert_hidden_size,
+            num_hidden_layers=self.bert_layers,
+            num_attention_heads=self.bert_heads,
+            intermediate_size=2 * self.bert_hidden_size,
+            max_len=self.bert_max_len,
+            epochs=self.bert_epochs,
+            pretrain_epochs=self.bert_pretrain_epochs,
+            batch_size=self.bert_batch_size,
+            max_train_rows=self.bert_max_train_rows,
+            max_pretrain_rows=self.bert_max_pretrain_rows,
+            seed=self.seed,
         )
 
     def model_params(self, name: str) -> dict:
         if name == "gbt":
             return dict(
-                n_estimators=self.gbt_n_estimators, learning_rate=self.gbt_learning_rate,
-                num_leaves=self.gbt_num_leaves, min_child_samples=self.gbt_min_child_samples, seed=self.seed,
+                n_estimators=self.gbt_n_estimators,
+                learning_rate=self.gbt_learning_rate,
+                num_leaves=self.gbt_num_leaves,
+                min_child_samples=self.gbt_min_child_samples,
+                seed=self.seed,
             )
         if name == "logistic":
             return dict(C=self.logistic_C)
@@ -124,7 +137,11 @@ def training_rows(con, max_train_rows: int) -> pd.DataFrame:
 
 
 def data_window(frames: dict, settings: PipelineSettings) -> dict:
-    window = {"horizon_days": settings.horizon_days, "lookback_days": settings.lookback_days, "until_date": settings.until_date}
+    window = {
+        "horizon_days": settings.horizon_days,
+        "lookback_days": settings.lookback_days,
+        "until_date": settings.until_date,
+    }
     for split, (X, _) in frames.items():
         window[f"{split}_as_of_first"] = str(X["as_of_date"].min())
         window[f"{split}_as_of_last"] = str(X["as_of_date"].max())
@@ -132,8 +149,9 @@ def data_window(frames: dict, settings: PipelineSettings) -> dict:
     return window
 
 
-def _fit_and_log(name, model, frames, config: TrainingConfig, window: dict, mlflow: MlflowTracking, tmp: Path,
-                 started: float):
+def _fit_and_log(
+    name, model, frames, config: TrainingConfig, window: dict, mlflow: MlflowTracking, tmp: Path, started: float
+):
     """Fit one model (calibrated on validation), log it to MLflow; the fitted model (uncalibrated), its run row and
     its valid/test predictions. train_seconds counts from `started` (pretraining included)."""
     (X_tr, y_tr), (X_va, y_va), (X_te, y_te) = frames["train"], frames["valid"], frames["test"]
@@ -150,13 +168,28 @@ def _fit_and_log(name, model, frames, config: TrainingConfig, window: dict, mlfl
     metrics |= _numeric_training_info(model)
     plots = plot_all({name: (y_te, p_te)}, tmp / name, prefix=f"{name}_test_")
     run_id, model_uri = log_model_run(
-        mlflow, model, run_name=name, params={"model": name, **model.params, **window},
-        metrics=metrics, X_example=X_te, plots=plots, tags={"kind": "churn_model", "model": name},
+        mlflow,
+        model,
+        run_name=name,
+        params={"model": name, **model.params, **window},
+        metrics=metrics,
+        X_example=X_te,
+        plots=plots,
+        tags={"kind": "churn_model", "model": name},
     )
-    run = {"model": name, "run_id": run_id, "model_uri": model_uri, **{k: metrics[k] for k in (
-        "valid_roc_auc", "test_roc_auc", "valid_pr_auc", "test_pr_auc", "threshold", "train_seconds")}}
-    predictions = [X[KEYS].assign(model=name, split=split, churned=y.to_numpy(), p_churn=p)
-                   for split, X, y, p in (("valid", X_va, y_va, p_va), ("test", X_te, y_te, p_te))]
+    run = {
+        "model": name,
+        "run_id": run_id,
+        "model_uri": model_uri,
+        **{
+            k: metrics[k]
+            for k in ("valid_roc_auc", "test_roc_auc", "valid_pr_auc", "test_pr_auc", "threshold", "train_seconds")
+        },
+    }
+    predictions = [
+        X[KEYS].assign(model=name, split=split, churned=y.to_numpy(), p_churn=p)
+        for split, X, y, p in (("valid", X_va, y_va, p_va), ("test", X_te, y_te, p_te))
+    ]
     return fitted, run, predictions
 
 
@@ -171,16 +204,26 @@ MODEL_RUNS_KEY = dg.AssetKey(MODEL_RUNS.split("."))
     name="ml__trained_models",  # the op name run configs address (`ops: ml__trained_models: config: ...`)
     specs=[
         dg.AssetSpec(
-            TRAINED_MODELS, deps=[TRAINING_SET], kinds={"python", "mlflow", "lightgbm", "pytorch"},
+            TRAINED_MODELS,
+            deps=[TRAINING_SET],
+            kinds={"python", "mlflow", "lightgbm", "pytorch"},
             description="Fits every configured model (registry names) on the train window, calibrates on validation "
             "and logs one MLflow run per model. The behaviour BERT is pretrained with masked tokens on every user's "
             "sequence first.",
         ),
-        dg.AssetSpec(PREDICTIONS_KEY, deps=[TRAINING_SET], kinds={"duckdb"},
-                     description="Validation and test predictions of every model trained (read by the evaluation)."),
-        dg.AssetSpec(MODEL_RUNS_KEY, deps=[TRAINING_SET], kinds={"duckdb"},
-                     description="One row per model trained: MLflow run, model URI, validation and test AUC, threshold "
-                     "(read by the champion decision)."),
+        dg.AssetSpec(
+            PREDICTIONS_KEY,
+            deps=[TRAINING_SET],
+            kinds={"duckdb"},
+            description="Validation and test predictions of every model trained (read by the evaluation).",
+        ),
+        dg.AssetSpec(
+            MODEL_RUNS_KEY,
+            deps=[TRAINING_SET],
+            kinds={"duckdb"},
+            description="One row per model trained: MLflow run, model URI, validation and test AUC, threshold "
+            "(read by the champion decision).",
+        ),
     ],
     group_name="training",
     pool=DUCKDB_POOL,  # DuckDB takes one process at a time
@@ -208,7 +251,8 @@ def trained_models(
                 # self-supervised pretraining on every user's sequence, labelled or not (no labels read)
                 model.pretrain(unlabelled_sequences(duckdb))
             fitted[name], run, model_predictions = _fit_and_log(
-                name, model, frames, config, window, mlflow, Path(tmp), started)
+                name, model, frames, config, window, mlflow, Path(tmp), started
+            )
             context.log.info(
                 f"{name}: valid AUC {run['valid_roc_auc']:.4f}, test AUC {run['test_roc_auc']:.4f} "
                 f"({run['train_seconds']:.1f}s, run {run['run_id']})"
@@ -243,15 +287,15 @@ def trained_models(
     "also beats the current champion re-scored on the same test window. The decision is logged to MLflow.",
     kinds={"python", "mlflow"},
 )
-def champion(context: dg.AssetExecutionContext, duckdb: DuckDBWarehouse, mlflow: MlflowTracking) -> dg.MaterializeResult:
+def champion(
+    context: dg.AssetExecutionContext, duckdb: DuckDBWarehouse, mlflow: MlflowTracking
+) -> dg.MaterializeResult:
     from sklearn.metrics import roc_auc_score
 
     with duckdb.connect() as con:
         runs = con.execute(f"SELECT * FROM {MODEL_RUNS}").df()
         test = con.execute("SELECT * FROM marts.training_set WHERE split = 'test' ORDER BY user_id, as_of_date").df()
-    candidates = [
-        Candidate(r.model, r.valid_roc_auc, r.test_roc_auc, r.run_id, r.model_uri) for r in runs.itertuples()
-    ]
+    candidates = [Candidate(r.model, r.valid_roc_auc, r.test_roc_auc, r.run_id, r.model_uri) for r in runs.itertuples()]
     current = load_champion(mlflow)
     champion_auc, current_version = None, None
     if current is not None:

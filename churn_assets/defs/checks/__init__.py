@@ -12,6 +12,9 @@ from churn_assets.defs.checks.training_set import every_split_has_both_labels
 
 def build_asset_checks(partitions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
     return [
-        *build_data_checks(partitions), *build_grain_checks(), every_split_has_both_labels, champion_auc_above_floor,
+        *build_data_checks(partitions),
+        *build_grain_checks(),
+        every_split_has_both_labels,
+        champion_auc_above_floor,
         *build_risk_list_checks(partitions),
     ]

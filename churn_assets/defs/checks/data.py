@@ -7,22 +7,24 @@ only for single-partition steps). Conditions come from the contract (our column 
 days and limits are bound parameters.
 """
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from churn_assets.warehouse.contract import INGEST_ORDER, SOURCES, SourceSpec
-from churn_assets.ingest.validate import EARLIEST, bound_text
 from churn_assets.defs.resources import DUCKDB_POOL, DuckDBWarehouse
+from churn_assets.ingest.validate import EARLIEST, bound_text
+from churn_assets.warehouse.contract import INGEST_ORDER, SOURCES, SourceSpec
 
 NO_EARLIEST_BOUND = {"signup_ts"}  # accounts may be years older than the shop's first data day
 MAX_LISTED = 10  # failing partitions listed in the metadata
 
 
 class TimestampWindowConfig(dg.Config):
-    max_late_days: int = Field(default=30, description="a row's timestamp may lie this many days before its partition day (late arrivals)")
+    max_late_days: int = Field(
+        default=30, description="a row's timestamp may lie this many days before its partition day (late arrivals)"
+    )
     max_future_days: int = Field(default=1, description="... and this many days after it (the ingestion's own limit)")
 
 
@@ -70,13 +72,15 @@ def range_conditions(spec: SourceSpec) -> dict[str, str]:
     return out
 
 
-def _count_violations(con, spec: SourceSpec, conditions: dict[str, str], first: date, last: date, params: dict) -> tuple[int, dict[str, int]]:
+def _count_violations(
+    con, spec: SourceSpec, conditions: dict[str, str], first: date, last: date, params: dict
+) -> tuple[int, dict[str, int]]:
     counts = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in conditions.values())
     row = con.execute(
         f"SELECT count(*){', ' + counts if counts else ''} FROM raw.{spec.kind} WHERE _partition_date BETWEEN $first AND $last",
         {"first": first, "last": last, **params},
     ).fetchall()[0]
-    return int(row[0]), {label: int(n) for label, n in zip(conditions, row[1:])}
+    return int(row[0]), {label: int(n) for label, n in zip(conditions, row[1:], strict=False)}
 
 
 def _keys_check(spec: SourceSpec, partitions: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
@@ -84,8 +88,11 @@ def _keys_check(spec: SourceSpec, partitions: dg.PartitionsDefinition) -> dg.Ass
     natural = ", ".join(f'"{c}"' for c in spec.natural_key)
 
     @dg.asset_check(
-        asset=dg.AssetKey(["raw", spec.kind]), name="keys_not_null_and_unique", partitions_def=partitions,
-        pool=DUCKDB_POOL, description=f"raw.{spec.kind}: no row lacks {', '.join(keys)}; no natural key "
+        asset=dg.AssetKey(["raw", spec.kind]),
+        name="keys_not_null_and_unique",
+        partitions_def=partitions,
+        pool=DUCKDB_POOL,
+        description=f"raw.{spec.kind}: no row lacks {', '.join(keys)}; no natural key "
         f"({', '.join(spec.natural_key)}) twice in one partition.",
     )
     def keys_check(context: dg.AssetCheckExecutionContext, duckdb: DuckDBWarehouse) -> dg.AssetCheckResult:
@@ -108,15 +115,23 @@ def _keys_check(spec: SourceSpec, partitions: dg.PartitionsDefinition) -> dg.Ass
 
 def _range_check(spec: SourceSpec, partitions: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=dg.AssetKey(["raw", spec.kind]), name="values_in_range", partitions_def=partitions, pool=DUCKDB_POOL,
+        asset=dg.AssetKey(["raw", spec.kind]),
+        name="values_in_range",
+        partitions_def=partitions,
+        pool=DUCKDB_POOL,
         description=f"raw.{spec.kind}: numbers within the contract's ranges, categories allowed, timestamps inside "
         "the partition's day (allowing max_late_days of late arrivals before it, max_future_days after it).",
     )
-    def range_check(context: dg.AssetCheckExecutionContext, config: TimestampWindowConfig, duckdb: DuckDBWarehouse) -> dg.AssetCheckResult:
+    def range_check(
+        context: dg.AssetCheckExecutionContext, config: TimestampWindowConfig, duckdb: DuckDBWarehouse
+    ) -> dg.AssetCheckResult:
         first, last = run_days(context)
         conditions = range_conditions(spec)
-        params = {k: v for k, v in (("late_days", config.max_late_days), ("future_days", config.max_future_days))
-                  if any(f"${k}" in c for c in conditions.values())}
+        params = {
+            k: v
+            for k, v in (("late_days", config.max_late_days), ("future_days", config.max_future_days))
+            if any(f"${k}" in c for c in conditions.values())
+        }
         with duckdb.connect(read_only=True) as con:
             rows, violations = _count_violations(con, spec, conditions, first, last, params)
         return dg.AssetCheckResult(
@@ -149,7 +164,10 @@ def _counts_per_day(con, kind: str, first: date, last: date) -> pd.DataFrame:
 
 def _reconcile_check(spec: SourceSpec, partitions: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=dg.AssetKey(["raw", spec.kind]), name="counts_reconcile", partitions_def=partitions, pool=DUCKDB_POOL,
+        asset=dg.AssetKey(["raw", spec.kind]),
+        name="counts_reconcile",
+        partitions_def=partitions,
+        pool=DUCKDB_POOL,
         description=f"Every checked day has a raw.ingest_log row for {spec.kind} with read = accepted + rejected + "
         f"duplicates, accepted = its rows in raw.{spec.kind}, rejected = its rows in quarantine.{spec.kind}.",
     )
@@ -180,20 +198,22 @@ def _reconcile_check(spec: SourceSpec, partitions: dg.PartitionsDefinition) -> d
 
 
 @dg.asset_check(
-    asset=dg.AssetKey(["raw", "orders"]), name="orders_fresh", pool=DUCKDB_POOL,
+    asset=dg.AssetKey(["raw", "orders"]),
+    name="orders_fresh",
+    pool=DUCKDB_POOL,
     description="How old the newest accepted order is: against the clock (reference 'now') or against the end of the "
     "newest ingested partition ('newest_partition'); fails (warning) above max_lag_hours.",
 )
-def orders_freshness(context: dg.AssetCheckExecutionContext, config: FreshnessConfig, duckdb: DuckDBWarehouse) -> dg.AssetCheckResult:
+def orders_freshness(
+    context: dg.AssetCheckExecutionContext, config: FreshnessConfig, duckdb: DuckDBWarehouse
+) -> dg.AssetCheckResult:
     if config.reference not in ("now", "newest_partition"):
         raise ValueError(f"orders_fresh: reference must be 'now' or 'newest_partition', not {config.reference!r}")
     with duckdb.connect(read_only=True) as con:
-        newest_ts, newest_day = con.execute(
-            "SELECT max(ts), max(_partition_date) FROM raw.orders"
-        ).fetchall()[0]
+        newest_ts, newest_day = con.execute("SELECT max(ts), max(_partition_date) FROM raw.orders").fetchall()[0]
     if newest_ts is None:
         return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN, description="raw.orders is empty")
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     partition_end = datetime.combine(newest_day, datetime.min.time()) + timedelta(days=1)
     lag_now = (now - newest_ts).total_seconds() / 3600
     lag_partition = (partition_end - newest_ts).total_seconds() / 3600
@@ -214,5 +234,9 @@ def orders_freshness(context: dg.AssetCheckExecutionContext, config: FreshnessCo
 
 def build_data_checks(partitions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
     """Per raw table and daily partition: keys, value ranges, reconciling counts; plus the orders' freshness."""
-    per_kind = [build(SOURCES[kind], partitions) for kind in INGEST_ORDER for build in (_keys_check, _range_check, _reconcile_check)]
+    per_kind = [
+        build(SOURCES[kind], partitions)
+        for kind in INGEST_ORDER
+        for build in (_keys_check, _range_check, _reconcile_check)
+    ]
     return [*per_kind, orders_freshness]

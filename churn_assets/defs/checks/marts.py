@@ -28,14 +28,16 @@ def grain_violations(con, table: str, keys: tuple[str, ...]) -> dict[str, int]:
     ).fetchall()[0][0]
     return {
         "rows": int(rows),
-        **{f"{c} is null": int(n or 0) for c, n in zip(keys, null_counts)},
+        **{f"{c} is null": int(n or 0) for c, n in zip(keys, null_counts, strict=False)},
         "duplicate keys": int(duplicates),
     }
 
 
 def _grain_check(table: str, keys: tuple[str, ...]) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=dg.AssetKey(table.split(".")), name=GRAIN_CHECK, pool=DUCKDB_POOL,
+        asset=dg.AssetKey(table.split(".")),
+        name=GRAIN_CHECK,
+        pool=DUCKDB_POOL,
         description=f"{table}: one row per ({', '.join(keys)}), none of them NULL.",
     )
     def grain_check(duckdb: DuckDBWarehouse) -> dg.AssetCheckResult:

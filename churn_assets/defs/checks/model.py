@@ -30,7 +30,9 @@ CHAMPION_CHECK = dg.AssetCheckKey(CHAMPION, "champion_auc_above_floor")
 
 
 class ChampionCheckConfig(dg.Config):
-    min_test_roc_auc: float = Field(default=0.6, description="the champion's ROC-AUC on the test window must reach this")
+    min_test_roc_auc: float = Field(
+        default=0.6, description="the champion's ROC-AUC on the test window must reach this"
+    )
 
 
 def champion_test_auc(model, test) -> float:
@@ -88,7 +90,10 @@ class ChampionCheckRecord:
 
 
 @dg.asset_check(
-    asset=CHAMPION, name=CHAMPION_CHECK.name, blocking=True, pool=DUCKDB_POOL,
+    asset=CHAMPION,
+    name=CHAMPION_CHECK.name,
+    blocking=True,
+    pool=DUCKDB_POOL,
     description="The model behind churn_model@champion, re-scored on the test window of marts.training_set, reaches "
     "min_test_roc_auc (default 0.6). Blocking: a failing champion does not score. The AUC is reused from the "
     "newest evaluation when it scored the same champion version on the same test window (same fingerprint).",

@@ -5,8 +5,8 @@ from datetime import date
 import dagster as dg
 from pydantic import Field
 
-from churn_assets.ml.tiers import TIERS
 from churn_assets.defs.resources import DUCKDB_POOL, DuckDBWarehouse, PipelineSettings
+from churn_assets.ml.tiers import TIERS
 from churn_assets.warehouse.scoring_features import active_users_at
 
 RISK_LIST = dg.AssetKey(["scoring", "risk_list"])
@@ -41,12 +41,18 @@ def every_active_user_once(
     with duckdb.connect() as con:  # read-write: the active users are computed in a scratch in-memory catalog
         for day in risk_list_days(context):
             active = set(active_users_at(con, day, settings.sql_params()))
-            listed = [r[0] for r in con.execute(
-                "SELECT user_id FROM scoring.risk_list WHERE as_of_date = $day", {"day": day}
-            ).fetchall()]
+            listed = [
+                r[0]
+                for r in con.execute(
+                    "SELECT user_id FROM scoring.risk_list WHERE as_of_date = $day", {"day": day}
+                ).fetchall()
+            ]
             got = {
-                "active users": len(active), "listed rows": len(listed), "missing": len(active - set(listed)),
-                "not active": len(set(listed) - active), "listed twice": len(listed) - len(set(listed)),
+                "active users": len(active),
+                "listed rows": len(listed),
+                "missing": len(active - set(listed)),
+                "not active": len(set(listed) - active),
+                "listed twice": len(listed) - len(set(listed)),
             }
             totals = {k: totals[k] + got[k] for k in totals}
             if got["missing"] or got["not active"] or got["listed twice"] or not listed:
@@ -64,10 +70,12 @@ def tier_shares_within_bounds(
     medium 0-90%, low 5-100%); a warning when outside."""
     days = risk_list_days(context)
     with duckdb.connect(read_only=True) as con:
-        counts = dict(con.execute(
-            "SELECT tier, count(*) FROM scoring.risk_list WHERE as_of_date BETWEEN $first AND $last GROUP BY tier",
-            {"first": min(days), "last": max(days)},
-        ).fetchall())
+        counts = dict(
+            con.execute(
+                "SELECT tier, count(*) FROM scoring.risk_list WHERE as_of_date BETWEEN $first AND $last GROUP BY tier",
+                {"first": min(days), "last": max(days)},
+            ).fetchall()
+        )
     n = sum(counts.values())
     shares = {t: (counts.get(t, 0) / n if n else 0.0) for t in TIERS}
     outside = [t for t, (lo, hi) in config.bounds().items() if not lo <= shares[t] <= hi]
@@ -90,7 +98,11 @@ def build_risk_list_checks(partitions: dg.PartitionsDefinition) -> list[dg.Asset
     """The checks above on scoring/risk_list, each named after its function and described by its docstring: checked
     per daily partition like the list, holding a slot of the DuckDB pool."""
     return [
-        dg.asset_check(asset=RISK_LIST, partitions_def=partitions, pool=DUCKDB_POOL,
-                       description=" ".join((fn.__doc__ or "").split()))(fn)
+        dg.asset_check(
+            asset=RISK_LIST,
+            partitions_def=partitions,
+            pool=DUCKDB_POOL,
+            description=" ".join((fn.__doc__ or "").split()),
+        )(fn)
         for fn in (every_active_user_once, tier_shares_within_bounds)
     ]

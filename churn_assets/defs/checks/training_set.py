@@ -22,19 +22,26 @@ def split_problems(rows: list[tuple[str, int, int]]) -> list[str]:
         if n == 0:
             problems.append(f"the {split} window has no active users: use more days of data or a longer lookback")
         elif classes < 2:
-            problems.append(f"every user in the {split} window has the same label: churned and retained users are "
-                            "both needed; try another horizon or more data")
+            problems.append(
+                f"every user in the {split} window has the same label: churned and retained users are "
+                "both needed; try another horizon or more data"
+            )
     return problems
 
 
 @dg.asset_check(
-    asset=TRAINING_SET, name="every_split_has_both_labels", blocking=True, pool=DUCKDB_POOL,
+    asset=TRAINING_SET,
+    name="every_split_has_both_labels",
+    blocking=True,
+    pool=DUCKDB_POOL,
     description="marts.training_set has active users in each of its train, valid and test windows, churned and "
     "retained both. Blocking: models are not trained on a training set that cannot be evaluated.",
 )
 def every_split_has_both_labels(duckdb: DuckDBWarehouse) -> dg.AssetCheckResult:
     with duckdb.connect(read_only=True) as con:
-        rows = con.execute("SELECT split, count(*), count(DISTINCT churned) FROM marts.training_set GROUP BY 1").fetchall()
+        rows = con.execute(
+            "SELECT split, count(*), count(DISTINCT churned) FROM marts.training_set GROUP BY 1"
+        ).fetchall()
     problems = split_problems(rows)
     return dg.AssetCheckResult(
         passed=not problems,

@@ -27,8 +27,9 @@ import json
 import keyword
 import math
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, ClassVar
 
 import joblib
 import numpy as np
@@ -36,7 +37,13 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 NON_FEATURE_COLUMNS: tuple[str, ...] = (
-    "user_id", "as_of_date", "churned", "label", "split", "horizon_days", "lookback_days",
+    "user_id",
+    "as_of_date",
+    "churned",
+    "label",
+    "split",
+    "horizon_days",
+    "lookback_days",
     "event_tokens",  # the behaviour sequence: read by the BERT models only
 )
 META_FILE = "model.json"
@@ -46,9 +53,7 @@ _EPS = 1e-12
 
 
 def is_numeric_column(s: pd.Series) -> bool:
-    return pd.api.types.is_bool_dtype(s) or (
-        pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_complex_dtype(s)
-    )
+    return pd.api.types.is_bool_dtype(s) or (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_complex_dtype(s))
 
 
 def is_categorical_column(s: pd.Series) -> bool:
@@ -57,9 +62,7 @@ def is_categorical_column(s: pd.Series) -> bool:
     if pd.api.types.is_timedelta64_dtype(s):
         return False
     return (
-        isinstance(s.dtype, pd.CategoricalDtype)
-        or pd.api.types.is_object_dtype(s)
-        or pd.api.types.is_string_dtype(s)
+        isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)
     )
 
 
@@ -188,7 +191,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "default_params" in cls.__dict__ and "__init__" not in cls.__dict__:
-            cls.__init__ = keyword_init(cls.__qualname__, cls.default_params)
+            # a generated __init__, the way dataclasses makes one; mypy forbids assigning to a method
+            cls.__init__ = keyword_init(cls.__qualname__, cls.default_params)  # type: ignore[method-assign]
 
     @property
     def params(self) -> dict[str, Any]:
@@ -241,10 +245,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         With ``include_bias`` a ``bias`` column is added; for models whose contributions are exact
         the row sum then equals logit(P(churn)) (GBT, logistic, recency rule, BG/NBD).
         """
-        self._check_fitted()
+        names = self._check_fitted()
         Xp = self._prepare(X)
         contrib, bias = self._contributions(Xp)
-        df = pd.DataFrame(contrib, index=X.index, columns=list(self.feature_names_))
+        df = pd.DataFrame(contrib, index=X.index, columns=list(names))
         if include_bias:
             df["bias"] = np.broadcast_to(np.asarray(bias, dtype="float64"), (len(df),))
         return df
@@ -265,7 +269,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "ChurnModel":
+    def load(cls, path: str | Path) -> ChurnModel:
         path = Path(path)
         meta = json.loads((path / META_FILE).read_text())
         module, _, qualname = meta["class"].partition(":")
@@ -298,17 +302,18 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         """Feature columns in fit order; numerics as float64, categoricals as str objects."""
         if not isinstance(X, pd.DataFrame):
             raise TypeError("X must be a pandas DataFrame")
-        missing = [c for c in self.feature_names_ if c not in X.columns]
+        names = self._check_fitted()  # set by fit (_select_features) before it prepares X
+        missing = [c for c in names if c not in X.columns]
         if missing:
             warnings.warn(f"{self.name}: feature columns missing, filled with NaN: {missing}", stacklevel=3)
         cat = set(self.categorical_features_)
         data = {}
-        for c in self.feature_names_:
+        for c in names:
             if c not in X.columns:
                 data[c] = np.full(len(X), np.nan, dtype=object if c in cat else "float64")
             else:
                 data[c] = as_str_object(X[c]) if c in cat else as_float(X[c])
-        return pd.DataFrame(data, index=X.index, columns=list(self.feature_names_))
+        return pd.DataFrame(data, index=X.index, columns=list(names))
 
     def _fit(self, X: pd.DataFrame, y: np.ndarray, eval_set) -> None:
         raise NotImplementedError
@@ -323,9 +328,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         joblib.dump(self, path / STATE_FILE)
 
     @classmethod
-    def _load_state(cls, path: Path) -> "ChurnModel":
+    def _load_state(cls, path: Path) -> ChurnModel:
         return joblib.load(path / STATE_FILE)
 
-    def _check_fitted(self) -> None:
+    def _check_fitted(self) -> list[str]:
+        """The fitted model's feature_names_; RuntimeError before fit."""
         if self.feature_names_ is None:
             raise RuntimeError(f"{self.name}: call fit first")
+        return self.feature_names_

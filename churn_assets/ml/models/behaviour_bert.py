@@ -63,8 +63,9 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -74,11 +75,23 @@ from transformers import BertConfig, BertForSequenceClassification, BertModel
 
 from churn_assets.ml.models.base import ChurnModel, as_label_array, proba_matrix
 from churn_assets.ml.models.bert_inference import (  # noqa: F401  (re-exports)
-    JIT_TOLERANCE, _LogitModule, _occlude, build_jit, logits_with, mean_pooled, occlusion_contributions,
-    probe_batch, time_median,
+    JIT_TOLERANCE,
+    _LogitModule,
+    _occlude,
+    build_jit,
+    logits_with,
+    mean_pooled,
+    occlusion_contributions,
+    probe_batch,
+    time_median,
 )
 from churn_assets.ml.models.bert_training import (  # noqa: F401  (private helpers re-exported)
-    _cpu_state, _logloss_auc, _no_decay, _param_groups, finetune, pretrain_mlm,
+    _cpu_state,
+    _logloss_auc,
+    _no_decay,
+    _param_groups,
+    finetune,
+    pretrain_mlm,
 )
 from churn_assets.ml.models.registry import register_model
 from churn_assets.ml.sequence import TokenFamilies, Vocabulary
@@ -90,7 +103,6 @@ WEIGHTS = "model.safetensors"
 PRETRAINED_WEIGHTS = "pretrained_encoder.safetensors"
 
 
-
 def _texts_of(X: pd.DataFrame | Sequence[str], column: str) -> list[str]:
     if isinstance(X, pd.DataFrame):
         if column not in X.columns:
@@ -99,28 +111,45 @@ def _texts_of(X: pd.DataFrame | Sequence[str], column: str) -> list[str]:
         s = X[column]
     else:
         s = pd.Series(list(X), dtype=object)
-    return ["" if (v is None or (isinstance(v, float) and v != v) or v is pd.NA) else str(v)
-            for v in s.tolist()]
-
+    return ["" if (v is None or (isinstance(v, float) and v != v) or v is pd.NA) else str(v) for v in s.tolist()]
 
 
 @register_model("behaviour_bert")
 class BehaviourBertModel(ChurnModel):
     default_params = {
-        "features": None, "exclude": None,  # not used: the only input is token_column
+        "features": None,
+        "exclude": None,  # not used: the only input is token_column
         "token_column": "event_tokens",
         # size
-        "max_len": 128, "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
-        "intermediate_size": 128, "dropout": 0.1, "attention_dropout": 0.0,
+        "max_len": 128,
+        "hidden_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "intermediate_size": 128,
+        "dropout": 0.1,
+        "attention_dropout": 0.0,
         # vocabulary
-        "min_count": 2, "max_vocab": 5000,
+        "min_count": 2,
+        "max_vocab": 5000,
         # (a) masked-token pretraining
-        "pretrain_epochs": 1, "pretrain_lr": 1e-3, "mask_prob": 0.15, "max_pretrain_rows": 15_000,
+        "pretrain_epochs": 1,
+        "pretrain_lr": 1e-3,
+        "mask_prob": 0.15,
+        "max_pretrain_rows": 15_000,
         # (b) fine-tuning
-        "epochs": 3, "batch_size": 64, "lr": 1e-3, "weight_decay": 0.01, "warmup_ratio": 0.05,
-        "patience": 1, "max_train_rows": 15_000,
+        "epochs": 3,
+        "batch_size": 64,
+        "lr": 1e-3,
+        "weight_decay": 0.01,
+        "warmup_ratio": 0.05,
+        "patience": 1,
+        "max_train_rows": 15_000,
         # runtime
-        "eval_batch_size": 512, "seed": 7, "progress": True, "device": "auto", "num_threads": None,
+        "eval_batch_size": 512,
+        "seed": 7,
+        "progress": True,
+        "device": "auto",
+        "num_threads": None,
         "inference": "auto",  # auto | eager | jit
         "token_families": None,  # None = sequence.DEFAULT_FAMILIES; or {feature_name: [glob, ...]}
         "occlusion": "delete",  # contributions: delete the family's tokens, or replace them by [MASK]
@@ -144,36 +173,68 @@ class BehaviourBertModel(ChurnModel):
 
     @property
     def contribution_names_(self) -> list[str]:
+        if self.families_ is None:
+            raise AttributeError("behaviour_bert: contribution_names_ exists after pretrain or fit")
         return self.families_.names
+
+    # fitted state where it must be there (RuntimeError otherwise)
+    def _fitted_vocab(self) -> Vocabulary:
+        if self.vocab_ is None:
+            raise RuntimeError("behaviour_bert: call pretrain or fit first")
+        return self.vocab_
+
+    def _fitted_families(self) -> TokenFamilies:
+        if self.families_ is None:
+            raise RuntimeError("behaviour_bert: call pretrain or fit first")
+        return self.families_
+
+    def _fitted_pretrained_state(self) -> dict[str, torch.Tensor]:
+        if self.pretrained_state_ is None:
+            raise RuntimeError("behaviour_bert: call pretrain or fit first")
+        return self.pretrained_state_
+
+    def _fitted_model(self) -> BertForSequenceClassification:
+        if self.model_ is None:
+            raise RuntimeError("behaviour_bert: call fit first")
+        return self.model_
 
     def _threads(self):
         return cpu_threads(self.num_threads, self.torch_device)
 
     def _encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        return self.vocab_.encode(texts, int(self.max_len))
+        return self._fitted_vocab().encode(texts, int(self.max_len))
 
     def _make_config(self) -> BertConfig:
         p = self.params
-        return BertConfig(
-            vocab_size=len(self.vocab_), hidden_size=int(p["hidden_size"]),
-            num_hidden_layers=int(p["num_hidden_layers"]), num_attention_heads=int(p["num_attention_heads"]),
-            intermediate_size=int(p["intermediate_size"]), hidden_act="gelu",
-            hidden_dropout_prob=float(p["dropout"]), attention_probs_dropout_prob=float(p["attention_dropout"]),
-            max_position_embeddings=int(p["max_len"]), type_vocab_size=1, pad_token_id=self.vocab_.pad_id,
+        vocab = self._fitted_vocab()
+        # num_labels goes through PreTrainedConfig's **kwargs, which its dataclass_transform typing leaves out
+        return BertConfig(  # type: ignore[call-arg]
+            vocab_size=len(vocab),
+            hidden_size=int(p["hidden_size"]),
+            num_hidden_layers=int(p["num_hidden_layers"]),
+            num_attention_heads=int(p["num_attention_heads"]),
+            intermediate_size=int(p["intermediate_size"]),
+            hidden_act="gelu",
+            hidden_dropout_prob=float(p["dropout"]),
+            attention_probs_dropout_prob=float(p["attention_dropout"]),
+            max_position_embeddings=int(p["max_len"]),
+            type_vocab_size=1,
+            pad_token_id=vocab.pad_id,
             num_labels=2,
         )
 
     def _config(self) -> BertConfig:
+        if self.bert_config_ is None:
+            raise RuntimeError("behaviour_bert: call pretrain or fit first")
         return BertConfig.from_dict(self.bert_config_)
 
     # ---- (a) masked-token pretraining (loop in bert_training.py) ---------------------------------
-    def pretrain(self, texts: Sequence[str] | pd.Series | pd.DataFrame) -> "BehaviourBertModel":
+    def pretrain(self, texts: Sequence[str] | pd.Series | pd.DataFrame) -> BehaviourBertModel:
         """Masked-token pretraining on label-free sequences (a DataFrame: its ``token_column``).
 
         Builds the vocabulary on the first call. Calling it again continues from the current encoder.
         """
-        texts = _texts_of(texts, self.token_column) if isinstance(texts, pd.DataFrame) \
-            else _texts_of(list(texts), "")
+        texts = _texts_of(texts, self.token_column) if isinstance(texts, pd.DataFrame) else _texts_of(list(texts), "")
         self._check_params()
         pretrain_mlm(self, texts)
         return self
@@ -184,8 +245,7 @@ class BehaviourBertModel(ChurnModel):
             raise ValueError("inference must be auto, eager or jit")
         if self.occlusion not in ("delete", "mask"):
             raise ValueError("occlusion must be delete or mask")
-        self.families_ = TokenFamilies.from_dict(
-            {"families": self.token_families} if self.token_families else None)
+        self.families_ = TokenFamilies.from_dict({"families": self.token_families} if self.token_families else None)
 
     # ---- (b) fine-tuning (loop with early stopping in bert_training.py) ------------------------
     def fit(self, X: pd.DataFrame, y: Any, eval_set: tuple[pd.DataFrame, Any] | None = None):
@@ -212,11 +272,13 @@ class BehaviourBertModel(ChurnModel):
         return logits_with(fn, ids, mask, self.torch_device, int(self.eval_batch_size))
 
     def _eager_runner(self):
-        return _LogitModule(self.model_).eval()
+        return _LogitModule(self._fitted_model()).eval()
 
     def _build_jit(self, probe_ids: np.ndarray, probe_mask: np.ndarray):
         """A frozen TorchScript trace, or None when tracing fails or differs from eager (> 1e-5)."""
-        traced, worst = build_jit(self._eager_runner(), probe_ids, probe_mask, self.vocab_.pad_id, self.torch_device)
+        traced, worst = build_jit(
+            self._eager_runner(), probe_ids, probe_mask, self._fitted_vocab().pad_id, self.torch_device
+        )
         if worst is not None:
             self.jit_max_abs_diff_ = worst
         return traced
@@ -228,7 +290,7 @@ class BehaviourBertModel(ChurnModel):
         if self._runner is None:
             runner, backend = self._eager_runner(), "eager"
             if mode == "jit" or (mode == "auto" and self.torch_device.type == "cpu"):
-                probe_ids, probe_mask = probe_batch(self.vocab_, int(self.max_len))
+                probe_ids, probe_mask = probe_batch(self._fitted_vocab(), int(self.max_len))
                 traced = self._build_jit(probe_ids, probe_mask)
                 if traced is not None and (mode == "jit" or self._faster(traced, runner, probe_ids, probe_mask)):
                     runner, backend = traced, "jit"
@@ -241,7 +303,6 @@ class BehaviourBertModel(ChurnModel):
         med = time_median(fast, eager, ids, mask, self.torch_device)
         self.inference_timing_ = med
         return med["fast"] < margin * med["eager"]
-
 
     def _logits(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self._logits_with(self._runner_for(), ids, mask)
@@ -263,8 +324,9 @@ class BehaviourBertModel(ChurnModel):
     def _pretrained_bert(self) -> BertModel:
         if self._pretrained_encoder is None:
             enc = BertModel(self._config(), add_pooling_layer=False)
-            enc.load_state_dict(self.pretrained_state_, strict=True)
-            self._pretrained_encoder = enc.to(self.torch_device).eval()
+            enc.load_state_dict(self._fitted_pretrained_state(), strict=True)
+            # PreTrainedModel.to is functools.wraps(Module.to), whose typeshed type does not bind self
+            self._pretrained_encoder = enc.to(self.torch_device).eval()  # type: ignore[arg-type]
         return self._pretrained_encoder
 
     def embed(self, X: pd.DataFrame | Sequence[str], source: str = "finetuned") -> np.ndarray:
@@ -275,7 +337,7 @@ class BehaviourBertModel(ChurnModel):
         """
         if source == "finetuned":
             self._check_fitted()
-            bert = self.model_.bert
+            bert = self._fitted_model().bert
         elif source == "pretrained":
             if self.pretrained_state_ is None:
                 raise RuntimeError("behaviour_bert: call pretrain or fit first")
@@ -285,8 +347,7 @@ class BehaviourBertModel(ChurnModel):
         texts = _texts_of(X, self.token_column) if isinstance(X, pd.DataFrame) else _texts_of(X, "")
         with self._threads():
             ids, mask = self._encode(texts)
-            return mean_pooled(bert, ids, mask, self.torch_device, int(self.eval_batch_size),
-                               int(self.hidden_size))
+            return mean_pooled(bert, ids, mask, self.torch_device, int(self.eval_batch_size), int(self.hidden_size))
 
     # ---- explanations (occlusion in bert_inference.py) -----------------------------------------
     def contributions(self, X: pd.DataFrame, include_bias: bool = False) -> pd.DataFrame:
@@ -296,9 +357,9 @@ class BehaviourBertModel(ChurnModel):
         with self._threads():
             ids, mask = self._encode(_texts_of(X, self.token_column))
             base = self._logits(ids, mask)
-            fam = self.families_.vocab_families(self.vocab_)[ids]  # (n, L), -1 = special / none
-            C = occlusion_contributions(self._logits, ids, base, fam, len(names), self.vocab_,
-                                        self.occlusion)
+            vocab = self._fitted_vocab()
+            fam = self._fitted_families().vocab_families(vocab)[ids]  # (n, L), -1 = special / none
+            C = occlusion_contributions(self._logits, ids, base, fam, len(names), vocab, self.occlusion)
 
         df = pd.DataFrame(C, index=X.index, columns=names)
         if include_bias:
@@ -317,17 +378,25 @@ class BehaviourBertModel(ChurnModel):
         return super().save(path)
 
     def _save_state(self, path: Path) -> None:
-        self.vocab_.save(path / VOCAB_JSON)
+        self._fitted_vocab().save(path / VOCAB_JSON)
         if self.model_ is not None:
             save_file(_cpu_state(self.model_), str(path / WEIGHTS))
-        save_file(self.pretrained_state_, str(path / PRETRAINED_WEIGHTS))
+        save_file(self._fitted_pretrained_state(), str(path / PRETRAINED_WEIGHTS))
         info = dict(self.training_info_ or {})
-        (path / STATE_JSON).write_text(json.dumps(
-            {"bert_config": self.bert_config_, "families": self.families_.to_dict(), "training_info": info},
-            indent=1, default=float))
+        (path / STATE_JSON).write_text(
+            json.dumps(
+                {
+                    "bert_config": self.bert_config_,
+                    "families": self._fitted_families().to_dict(),
+                    "training_info": info,
+                },
+                indent=1,
+                default=float,
+            )
+        )
 
     @classmethod
-    def _load_state(cls, path: Path) -> "BehaviourBertModel":
+    def _load_state(cls, path: Path) -> BehaviourBertModel:
         meta = json.loads((path / "model.json").read_text())
         state = json.loads((path / STATE_JSON).read_text())
         obj = cls(**meta["params"])
@@ -340,7 +409,7 @@ class BehaviourBertModel(ChurnModel):
         if fine_tuned:
             clf = BertForSequenceClassification(obj._config())
             clf.load_state_dict(load_file(str(path / WEIGHTS)), strict=True)
-            obj.model_ = clf.to(obj.torch_device).eval()
+            obj.model_ = clf.to(obj.torch_device).eval()  # type: ignore[arg-type]  # as in _pretrained_bert
         obj.pretrained_state_ = load_file(str(path / PRETRAINED_WEIGHTS))
         return obj
 

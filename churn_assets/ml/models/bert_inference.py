@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -49,8 +50,9 @@ def logits_with(fn, ids: np.ndarray, mask: np.ndarray, device: torch.device, bat
     return out
 
 
-def build_jit(eager: torch.nn.Module, probe_ids: np.ndarray, probe_mask: np.ndarray, pad_id: int,
-              device: torch.device) -> tuple[Any, float | None]:
+def build_jit(
+    eager: torch.nn.Module, probe_ids: np.ndarray, probe_mask: np.ndarray, pad_id: int, device: torch.device
+) -> tuple[Any, float | None]:
     """(frozen TorchScript trace or None, max abs difference to eager or None when tracing failed).
 
     The trace is None when tracing fails or differs from eager by more than ``JIT_TOLERANCE``. The trace
@@ -61,10 +63,13 @@ def build_jit(eager: torch.nn.Module, probe_ids: np.ndarray, probe_mask: np.ndar
 
     padded_ids, padded_mask = probe_ids.copy(), probe_mask.copy()
     L = probe_ids.shape[1]
-    padded_ids[::2, max(1, L // 2):] = pad_id
-    padded_mask[::2, max(1, L // 2):] = 0
-    checks = [(probe_ids, probe_mask), (padded_ids, padded_mask),
-              (padded_ids[:3, : max(2, L // 2 + 1)], padded_mask[:3, : max(2, L // 2 + 1)])]
+    padded_ids[::2, max(1, L // 2) :] = pad_id
+    padded_mask[::2, max(1, L // 2) :] = 0
+    checks = [
+        (probe_ids, probe_mask),
+        (padded_ids, padded_mask),
+        (padded_ids[:3, : max(2, L // 2 + 1)], padded_mask[:3, : max(2, L // 2 + 1)]),
+    ]
     verbosity = hf_logging.get_verbosity()
     try:
         hf_logging.set_verbosity_error()
@@ -75,9 +80,9 @@ def build_jit(eager: torch.nn.Module, probe_ids: np.ndarray, probe_mask: np.ndar
             traced = torch.jit.freeze(traced.eval())
         worst = 0.0
         with torch.inference_mode():
-            for a, m in checks:
-                a = torch.from_numpy(np.ascontiguousarray(a)).to(device)
-                m = torch.from_numpy(np.ascontiguousarray(m)).to(device)
+            for a_np, m_np in checks:
+                a = torch.from_numpy(np.ascontiguousarray(a_np)).to(device)
+                m = torch.from_numpy(np.ascontiguousarray(m_np)).to(device)
                 worst = max(worst, float((eager(a, m) - traced(a, m)).abs().max()))
         return (traced if worst <= JIT_TOLERANCE else None), worst
     except Exception as exc:  # tracing is an optimisation only
@@ -91,7 +96,8 @@ def probe_batch(vocab: Vocabulary, max_len: int) -> tuple[np.ndarray, np.ndarray
     """A fixed synthetic probe (128 rows of random ordinary tokens, full length): the jit check does not
     depend on the data of the first call."""
     probe_ids = np.random.default_rng(0).integers(
-        vocab.n_special, max(len(vocab), vocab.n_special + 1), size=(128, int(max_len)))
+        vocab.n_special, max(len(vocab), vocab.n_special + 1), size=(128, int(max_len))
+    )
     probe_ids[:, 0] = vocab.cls_id
     return probe_ids, np.ones_like(probe_ids)
 
@@ -110,8 +116,9 @@ def time_median(fast, eager, ids: np.ndarray, mask: np.ndarray, device: torch.de
     return {k: float(np.median(v)) for k, v in times.items()}
 
 
-def mean_pooled(bert: BertModel, ids: np.ndarray, mask: np.ndarray, device: torch.device, batch_size: int,
-                hidden_size: int) -> np.ndarray:
+def mean_pooled(
+    bert: BertModel, ids: np.ndarray, mask: np.ndarray, device: torch.device, batch_size: int, hidden_size: int
+) -> np.ndarray:
     """(n, hidden_size): mean of the last hidden state over the non-[PAD] positions, batched by length."""
     lengths = mask.sum(1)
     out = np.empty((len(ids), int(hidden_size)), dtype=np.float32)
@@ -142,9 +149,15 @@ def _occlude(ids: np.ndarray, hit: np.ndarray, vocab: Vocabulary, how: str) -> t
     return out, kept.astype(np.int64)
 
 
-def occlusion_contributions(logits: Callable[[np.ndarray, np.ndarray], np.ndarray], ids: np.ndarray,
-                            base: np.ndarray, fam: np.ndarray, n_families: int, vocab: Vocabulary,
-                            how: str) -> np.ndarray:
+def occlusion_contributions(
+    logits: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    ids: np.ndarray,
+    base: np.ndarray,
+    fam: np.ndarray,
+    n_families: int,
+    vocab: Vocabulary,
+    how: str,
+) -> np.ndarray:
     """(n, n_families): drop of the log-odds ``base`` when all tokens of a family are hidden (``fam``: the
     family index of each position, -1 = special / none). Rows without a family's tokens get 0."""
     C = np.zeros((len(ids), n_families))

@@ -40,9 +40,7 @@ def bgnbd_log_likelihood(r, alpha, a, b, x, t_x, T) -> np.ndarray:
     a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
     a3 = -(r + x) * np.log(alpha + T)
     has = x > 0
-    a4 = np.where(
-        has, np.log(a) - np.log(np.where(has, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x), -np.inf
-    )
+    a4 = np.where(has, np.log(a) - np.log(np.where(has, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x), -np.inf)
     return a1 + a2 + np.logaddexp(a3, a4)
 
 
@@ -68,17 +66,27 @@ def fit_bgnbd(x, t_x, T, weights=None, penalizer: float = 0.0, init=None) -> dic
     theta0 = np.clip(theta0, *LOG_BOUNDS)
     best = minimize(nll, theta0, method="L-BFGS-B", bounds=[LOG_BOUNDS] * 4)
     if not best.success:  # rare: polish with a derivative-free search, kept inside the bounds
-        nm = minimize(lambda th: nll(np.clip(th, *LOG_BOUNDS)), best.x, method="Nelder-Mead",
-                      options={"maxiter": 2000, "xatol": 1e-7, "fatol": 1e-11, "adaptive": True})
+        nm = minimize(
+            lambda th: nll(np.clip(th, *LOG_BOUNDS)),
+            best.x,
+            method="Nelder-Mead",
+            options={"maxiter": 2000, "xatol": 1e-7, "fatol": 1e-11, "adaptive": True},
+        )
         if nm.fun < best.fun:
             nm.x = np.clip(nm.x, *LOG_BOUNDS)
             best = nm
     r, alpha, a, b = np.exp(best.x)
     near = np.minimum(np.abs(best.x - LOG_BOUNDS[0]), np.abs(best.x - LOG_BOUNDS[1])) < 1e-3
-    at_bound = [k for k, hit in zip(("r", "alpha", "a", "b"), near) if hit]
-    return {"r": float(r), "alpha": float(alpha), "a": float(a), "b": float(b),
-            "mean_log_likelihood": float(-best.fun), "converged": bool(best.success),
-            "at_bound": at_bound}
+    at_bound = [k for k, hit in zip(("r", "alpha", "a", "b"), near, strict=False) if hit]
+    return {
+        "r": float(r),
+        "alpha": float(alpha),
+        "a": float(a),
+        "b": float(b),
+        "mean_log_likelihood": float(-best.fun),
+        "converged": bool(best.success),
+        "at_bound": at_bound,
+    }
 
 
 def bgnbd_p_alive(r, alpha, a, b, x, t_x, T) -> np.ndarray:
@@ -109,8 +117,12 @@ def bgnbd_expected_purchases(r, alpha, a, b, H, x, t_x, T) -> np.ndarray:
 @register_model("bgnbd")
 class BGNBDModel(ChurnModel):
     default_params = {
-        "frequency_column": "bgnbd_frequency", "recency_column": "bgnbd_recency",
-        "T_column": "bgnbd_T", "horizon_days": 30.0, "fit_rows": "latest", "penalizer": 0.0,
+        "frequency_column": "bgnbd_frequency",
+        "recency_column": "bgnbd_recency",
+        "T_column": "bgnbd_T",
+        "horizon_days": 30.0,
+        "fit_rows": "latest",
+        "penalizer": 0.0,
     }
 
     # ---- fitting --------------------------------------------------------------------------
@@ -138,7 +150,7 @@ class BGNBDModel(ChurnModel):
         return self
 
     def _inputs(self, Xp: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        fc, rc, tc = self.feature_names_
+        fc, rc, tc = self._check_fitted()
         x = np.clip(np.nan_to_num(Xp[fc].to_numpy(), nan=0.0), 0.0, None)
         T = Xp[tc].to_numpy()
         T = np.clip(np.where(np.isnan(T), self.T_fill_, T), 0.0, None)

@@ -55,24 +55,30 @@ class CalibratedModel(ChurnModel):
     def __sklearn_is_fitted__(self) -> bool:
         return self.calibrator_ is not None
 
+    def _fitted_base(self) -> ChurnModel:
+        """``base_``, set by fit, calibrate and load."""
+        if self.base_ is None:
+            raise RuntimeError("call fit or calibrate first")
+        return self.base_
+
     def fit(self, X: pd.DataFrame, y, eval_set=None):
         self.base_ = clone(self.base).fit(X, y, eval_set=eval_set)
         if eval_set is not None:
             self._calibrate(*eval_set)
         return self
 
-    def calibrate(self, X_valid: pd.DataFrame, y_valid) -> "CalibratedModel":
+    def calibrate(self, X_valid: pd.DataFrame, y_valid) -> CalibratedModel:
         """Calibrate the already fitted ``base`` on the validation window."""
         self.base_ = self.base
         return self._calibrate(X_valid, y_valid)
 
-    def _calibrate(self, X_valid: pd.DataFrame, y_valid) -> "CalibratedModel":
+    def _calibrate(self, X_valid: pd.DataFrame, y_valid) -> CalibratedModel:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}")
         y = as_label_array(y_valid)
         if len(np.unique(y)) < 2:
             raise ValueError("calibration needs both classes in the validation labels")
-        p = self.base_.predict_proba(X_valid)[:, 1]
+        p = self._fitted_base().predict_proba(X_valid)[:, 1]
         if self.method == "isotonic":
             cal = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
             cal.fit(p, y)
@@ -90,10 +96,10 @@ class CalibratedModel(ChurnModel):
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         if self.calibrator_ is None:
             raise RuntimeError("call calibrate(X_valid, y_valid) first")
-        return proba_matrix(self._calibrate_p(self.base_.predict_proba(X)[:, 1]))
+        return proba_matrix(self._calibrate_p(self._fitted_base().predict_proba(X)[:, 1]))
 
     def contributions(self, X: pd.DataFrame, include_bias: bool = False) -> pd.DataFrame:
-        return self.base_.contributions(X, include_bias=include_bias)
+        return self._fitted_base().contributions(X, include_bias=include_bias)
 
     def save(self, path: str | Path) -> Path:
         if self.calibrator_ is None:
@@ -101,12 +107,11 @@ class CalibratedModel(ChurnModel):
         return super().save(path)
 
     def _save_state(self, path: Path) -> None:
-        self.base_.save(path / "base")
-        joblib.dump({"method": self.method, "calibrator": self.calibrator_, "name": self.name},
-                    path / STATE_FILE)
+        self._fitted_base().save(path / "base")
+        joblib.dump({"method": self.method, "calibrator": self.calibrator_, "name": self.name}, path / STATE_FILE)
 
     @classmethod
-    def _load_state(cls, path: Path) -> "CalibratedModel":
+    def _load_state(cls, path: Path) -> CalibratedModel:
         state = joblib.load(path / STATE_FILE)
         obj = cls(ChurnModel.load(path / "base"), method=state["method"])
         obj.base_ = obj.base

@@ -9,6 +9,8 @@ Deterministic for a given ``seed`` (``deterministic=True``, fixed thread count).
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -20,11 +22,20 @@ from churn_assets.ml.models.registry import register_model
 @register_model("gbt")
 class GBTChurnModel(ChurnModel):
     default_params = {
-        "features": None, "exclude": None,
-        "n_estimators": 500, "learning_rate": 0.05, "num_leaves": 31, "max_depth": -1,
-        "min_child_samples": 20, "subsample": 0.8, "colsample": 0.8,
-        "reg_lambda": 0.0, "class_weight": None, "early_stopping_rounds": 50,
-        "seed": 0, "n_jobs": 2,
+        "features": None,
+        "exclude": None,
+        "n_estimators": 500,
+        "learning_rate": 0.05,
+        "num_leaves": 31,
+        "max_depth": -1,
+        "min_child_samples": 20,
+        "subsample": 0.8,
+        "colsample": 0.8,
+        "reg_lambda": 0.0,
+        "class_weight": None,
+        "early_stopping_rounds": 50,
+        "seed": 0,
+        "n_jobs": 2,
     }
 
     def _lgb_frame(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -36,20 +47,26 @@ class GBTChurnModel(ChurnModel):
     def _fit(self, X, y, eval_set) -> None:
         if len(np.unique(y)) < 2:
             raise ValueError("gbt: training labels have a single class")
-        self.categories_ = {
-            c: sorted(pd.unique(X[c].dropna()).tolist()) for c in self.categorical_features_
-        }
+        self.categories_ = {c: sorted(pd.unique(X[c].dropna()).tolist()) for c in self.categorical_features_}
         p = self.params
         self.estimator_ = lgb.LGBMClassifier(
-            n_estimators=int(p["n_estimators"]), learning_rate=float(p["learning_rate"]),
-            num_leaves=int(p["num_leaves"]), max_depth=int(p["max_depth"]),
+            n_estimators=int(p["n_estimators"]),
+            learning_rate=float(p["learning_rate"]),
+            num_leaves=int(p["num_leaves"]),
+            max_depth=int(p["max_depth"]),
             min_child_samples=int(p["min_child_samples"]),
-            subsample=float(p["subsample"]), subsample_freq=1 if p["subsample"] < 1 else 0,
-            colsample_bytree=float(p["colsample"]), reg_lambda=float(p["reg_lambda"]),
-            class_weight=p["class_weight"], random_state=int(p["seed"]), n_jobs=int(p["n_jobs"]),
-            deterministic=True, force_col_wise=True, verbosity=-1,
+            subsample=float(p["subsample"]),
+            subsample_freq=1 if p["subsample"] < 1 else 0,
+            colsample_bytree=float(p["colsample"]),
+            reg_lambda=float(p["reg_lambda"]),
+            class_weight=p["class_weight"],
+            random_state=int(p["seed"]),
+            n_jobs=int(p["n_jobs"]),
+            deterministic=True,
+            force_col_wise=True,
+            verbosity=-1,
         )
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         if eval_set is not None:
             Xv, yv = eval_set
             kwargs["eval_X"] = (self._lgb_frame(Xv),)
@@ -57,12 +74,12 @@ class GBTChurnModel(ChurnModel):
             kwargs["eval_metric"] = "binary_logloss"
             if p["early_stopping_rounds"]:
                 kwargs["callbacks"] = [lgb.early_stopping(int(p["early_stopping_rounds"]), verbose=False)]
-        cat = list(self.categorical_features_) or "auto"
+        cat: list[str] | Literal["auto"] = list(self.categorical_features_) or "auto"
         self.estimator_.fit(self._lgb_frame(X), y, categorical_feature=cat, **kwargs)
         self.best_iteration_ = int(self.estimator_.best_iteration_ or self.estimator_.n_estimators)
 
     def _predict_p1(self, X) -> np.ndarray:
-        return self.estimator_.predict_proba(self._lgb_frame(X))[:, 1]
+        return np.asarray(self.estimator_.predict_proba(self._lgb_frame(X)))[:, 1]
 
     def _contributions(self, X):
         c = np.asarray(self.estimator_.predict(self._lgb_frame(X), pred_contrib=True))

@@ -53,8 +53,9 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import joblib
 import numpy as np
@@ -71,8 +72,12 @@ SOURCES = ("pretrained", "oof")
 
 # test ROC AUC on synthetic histories (see the module docstring for the setup)
 HYBRID_MEASUREMENTS: dict[str, float] = {
-    "gbt_counts": 0.7255, "behaviour_bert": 0.7433, "hybrid_pretrained": 0.7412, "hybrid_oof": 0.7457,
-    "finetuned_embedding_leaky": 0.7518, "finetuned_logit_leaky": 0.7448,
+    "gbt_counts": 0.7255,
+    "behaviour_bert": 0.7433,
+    "hybrid_pretrained": 0.7412,
+    "hybrid_oof": 0.7457,
+    "finetuned_embedding_leaky": 0.7518,
+    "finetuned_logit_leaky": 0.7448,
 }
 
 
@@ -110,6 +115,12 @@ class HybridGBTModel(ChurnModel):
         if not isinstance(self.encoder_, BehaviourBertModel):
             raise TypeError(f"the encoder must be a BehaviourBertModel, not {type(self.encoder_).__name__}")
         return self.encoder_
+
+    def _fitted_gbt(self) -> GBTChurnModel:
+        """``gbt_``, set by fit and load."""
+        if self.gbt_ is None:
+            raise RuntimeError(f"{self.name}: call fit first")
+        return self.gbt_
 
     def _gbt_params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in GBTChurnModel.default_params}
@@ -175,13 +186,16 @@ class HybridGBTModel(ChurnModel):
         self.gbt_ = GBTChurnModel(**{**self._gbt_params(), "features": features, "exclude": exclude})
         self.gbt_.fit(Xa, y_arr, eval_set=ev)
         emb = set(self.embedding_columns_)
-        self.feature_names_ = [c for c in self.gbt_.feature_names_ if c not in emb] + [EMBEDDING_FEATURE]
+        self.feature_names_ = [c for c in self.gbt_._check_fitted() if c not in emb] + [EMBEDDING_FEATURE]
         self.numeric_features_ = [c for c in self.gbt_.numeric_features_ if c not in emb]
         self.categorical_features_ = list(self.gbt_.categorical_features_)
         seconds = time.perf_counter() - started
         self.training_info_ = {
-            "embedding_source": p["embedding_source"], "embedding_columns": len(self.embedding_columns_),
-            "embedding_seconds": embedding_seconds, "gbt_seconds": seconds - embedding_seconds, "seconds": seconds,
+            "embedding_source": p["embedding_source"],
+            "embedding_columns": len(self.embedding_columns_),
+            "embedding_seconds": embedding_seconds,
+            "gbt_seconds": seconds - embedding_seconds,
+            "seconds": seconds,
             "gbt_best_iteration": int(self.gbt_.best_iteration_),
             "device": (enc.training_info_ or {}).get("device", str(enc.torch_device)),
         }
@@ -193,8 +207,7 @@ class HybridGBTModel(ChurnModel):
 
         if enc.pretrained_state_ is None:
             enc.pretrain(X)
-        folds = StratifiedKFold(n_splits=int(self.oof_folds), shuffle=True,
-                                random_state=int(self.seed))
+        folds = StratifiedKFold(n_splits=int(self.oof_folds), shuffle=True, random_state=int(self.seed))
         oof = np.zeros(len(X))
         for train_idx, held_idx in folds.split(np.zeros(len(y)), y):
             m = clone(enc)
@@ -208,23 +221,25 @@ class HybridGBTModel(ChurnModel):
     # ---- predict / explain ------------------------------------------------------------------------
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         self._check_fitted()
-        return self.gbt_.predict_proba(self._augment(X))
+        return self._fitted_gbt().predict_proba(self._augment(X))
 
     def _predict_p1(self, X) -> np.ndarray:
         return self.predict_proba(X)[:, 1]
 
     def contributions(self, X: pd.DataFrame, include_bias: bool = False) -> pd.DataFrame:
         """TreeSHAP log-odds contributions; the embedding columns summed into ``bert_embedding``."""
-        self._check_fitted()
-        c = self.gbt_.contributions(self._augment(X), include_bias=include_bias)
+        names = self._check_fitted()
+        c = self._fitted_gbt().contributions(self._augment(X), include_bias=include_bias)
         emb = [col for col in c.columns if col in set(self.embedding_columns_)]
         out = c.drop(columns=emb)
         out[EMBEDDING_FEATURE] = c[emb].sum(axis=1)
-        cols = list(self.feature_names_) + (["bias"] if include_bias else [])
+        cols = list(names) + (["bias"] if include_bias else [])
         return out[cols]
 
     @property
     def feature_importances_(self) -> pd.Series:
+        if self.gbt_ is None:
+            raise AttributeError(f"{self.name}: feature_importances_ exists after fit")
         imp = self.gbt_.feature_importances_
         emb = [c for c in imp.index if c in set(self.embedding_columns_)]
         out = imp.drop(index=emb)
@@ -234,14 +249,21 @@ class HybridGBTModel(ChurnModel):
     # ---- persistence --------------------------------------------------------------------------------
     def _save_state(self, path: Path) -> None:
         self._encoder().save(path / "encoder")
-        self.gbt_.save(path / "gbt")
-        joblib.dump({"pca": self.pca_, "embedding_columns": self.embedding_columns_,
-                     "feature_names": self.feature_names_, "numeric": self.numeric_features_,
-                     "categorical": self.categorical_features_, "training_info": self.training_info_},
-                    path / STATE_FILE)
+        self._fitted_gbt().save(path / "gbt")
+        joblib.dump(
+            {
+                "pca": self.pca_,
+                "embedding_columns": self.embedding_columns_,
+                "feature_names": self.feature_names_,
+                "numeric": self.numeric_features_,
+                "categorical": self.categorical_features_,
+                "training_info": self.training_info_,
+            },
+            path / STATE_FILE,
+        )
 
     @classmethod
-    def _load_state(cls, path: Path) -> "HybridGBTModel":
+    def _load_state(cls, path: Path) -> HybridGBTModel:
         import json
 
         meta = json.loads((path / "model.json").read_text())

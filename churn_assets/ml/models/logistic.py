@@ -28,7 +28,11 @@ class LinearPipelineModel(ChurnModel):
     """Shared machinery for models that are a preprocessing pipeline + LogisticRegression."""
 
     default_params = {
-        "features": None, "exclude": None, "C": 1.0, "class_weight": None, "max_iter": 2000,
+        "features": None,
+        "exclude": None,
+        "C": 1.0,
+        "class_weight": None,
+        "max_iter": 2000,
     }
 
     def _transform_inputs(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -38,20 +42,25 @@ class LinearPipelineModel(ChurnModel):
     def _build_pipeline(self) -> Pipeline:
         parts = []
         if self.numeric_features_:
-            num = Pipeline([
-                ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
-                ("scale", StandardScaler()),
-            ])
+            num = Pipeline(
+                [
+                    ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+                    ("scale", StandardScaler()),
+                ]
+            )
             parts.append(("num", num, list(self.numeric_features_)))
         if self.categorical_features_:
-            cat = Pipeline([
-                ("impute", SimpleImputer(strategy="constant", fill_value="missing", keep_empty_features=True)),
-                ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-            ])
+            cat = Pipeline(
+                [
+                    ("impute", SimpleImputer(strategy="constant", fill_value="missing", keep_empty_features=True)),
+                    ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+                ]
+            )
             parts.append(("cat", cat, list(self.categorical_features_)))
         pre = ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
         clf = LogisticRegression(
-            C=float(self.params["C"]), class_weight=self.params["class_weight"],
+            C=float(self.params["C"]),
+            class_weight=self.params["class_weight"],
             max_iter=int(self.params["max_iter"]),
         )
         return Pipeline([("pre", pre), ("clf", clf)])
@@ -68,7 +77,7 @@ class LinearPipelineModel(ChurnModel):
 
     def _source_index(self) -> np.ndarray:
         """For every transformed column, the index of its source feature in feature_names_."""
-        pos = {c: i for i, c in enumerate(self.feature_names_)}
+        pos = {c: i for i, c in enumerate(self._check_fitted())}
         pre: ColumnTransformer = self.pipeline_.named_steps["pre"]
         out: list[int] = []
         if self.numeric_features_:
@@ -79,7 +88,7 @@ class LinearPipelineModel(ChurnModel):
                 out += [pos[cols[i]] for i in imp.indicator_.features_]
         if self.categorical_features_:
             enc: OneHotEncoder = pre.named_transformers_["cat"].named_steps["onehot"]
-            for c, cats in zip(self.categorical_features_, enc.categories_):
+            for c, cats in zip(self.categorical_features_, enc.categories_, strict=False):
                 out += [pos[c]] * len(cats)
         return np.asarray(out, dtype=int)
 
@@ -91,7 +100,7 @@ class LinearPipelineModel(ChurnModel):
         clf: LogisticRegression = self.pipeline_.named_steps["clf"]
         coef = clf.coef_.ravel()
         per_col = (Z - self.z_mean_) * coef
-        k = len(self.feature_names_)
+        k = len(self._check_fitted())
         M = np.zeros((len(coef), k))
         M[np.arange(len(coef)), self.source_index_] = 1.0
         bias = float(clf.intercept_[0] + coef @ self.z_mean_)

@@ -21,7 +21,9 @@ class RecencyRuleModel(LinearPipelineModel):
         "recency_column": "days_since_last_order",
         "ratio_column": "recency_over_typical_gap",
         "use_ratio": True,
-        "C": 1.0, "class_weight": None, "max_iter": 2000,
+        "C": 1.0,
+        "class_weight": None,
+        "max_iter": 2000,
     }
 
     def _select_features(self, X: pd.DataFrame) -> None:

@@ -14,8 +14,9 @@ and importing its module in ``churn_assets/ml/models/__init__.py``. A model with
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from churn_assets.ml.models.base import ChurnModel
 

@@ -15,6 +15,13 @@ from churn_assets.ml.sequence.masking import mask_tokens
 from churn_assets.ml.sequence.vocab import CLS, MASK, PAD, SPECIAL_TOKENS, UNK, Vocabulary
 
 __all__ = [
-    "Vocabulary", "mask_tokens", "TokenFamilies", "DEFAULT_FAMILIES",
-    "PAD", "CLS", "MASK", "UNK", "SPECIAL_TOKENS",
+    "Vocabulary",
+    "mask_tokens",
+    "TokenFamilies",
+    "DEFAULT_FAMILIES",
+    "PAD",
+    "CLS",
+    "MASK",
+    "UNK",
+    "SPECIAL_TOKENS",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -42,11 +42,12 @@ class TokenFamilies:
         fams = dict(DEFAULT_FAMILIES if families is None else families)
         self.families: dict[str, list[str]] = {k: list(v) for k, v in fams.items()}
         self.other = bool(other)
-        self._regex = {k: re.compile("|".join(fnmatch.translate(p) for p in v)) if v else None
-                       for k, v in self.families.items()}
+        self._regex = {
+            k: re.compile("|".join(fnmatch.translate(p) for p in v)) if v else None for k, v in self.families.items()
+        }
 
     @classmethod
-    def default(cls) -> "TokenFamilies":
+    def default(cls) -> TokenFamilies:
         return cls(None)
 
     @property
@@ -75,7 +76,7 @@ class TokenFamilies:
         return {"families": self.families, "other": self.other}
 
     @classmethod
-    def from_dict(cls, d: Mapping | None) -> "TokenFamilies":
+    def from_dict(cls, d: Mapping | None) -> TokenFamilies:
         if not d:
             return cls.default()
         return cls(d.get("families"), d.get("other", True))

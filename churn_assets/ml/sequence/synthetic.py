@@ -19,8 +19,9 @@ import pandas as pd
 
 _GAPS = np.array(["gap_h", "gap_d1", "gap_d3", "gap_w1", "gap_w2", "gap_m1", "gap_m2"])
 _NOW = np.array(["now_d0", "now_d1", "now_d3", "now_w1", "now_w2", "now_m1", "now_m2"])
-_CATS = np.array(["cat_books", "cat_electronics", "cat_fashion", "cat_home", "cat_beauty", "cat_sports",
-                  "cat_toys", "cat_grocery"])
+_CATS = np.array(
+    ["cat_books", "cat_electronics", "cat_fashion", "cat_home", "cat_beauty", "cat_sports", "cat_toys", "cat_grocery"]
+)
 
 
 def _session(rng: np.random.Generator, fading: bool, buy: bool) -> list[str]:
@@ -38,8 +39,17 @@ def _session(rng: np.random.Generator, fading: bool, buy: bool) -> list[str]:
 def synthetic_sequences(n: int, seed: int = 0, max_tokens: int = 128, churn_base: float = -1.2) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows, labels = [], []
-    agg = {k: np.zeros(n) for k in ("orders_total", "complaints_90d", "late_deliveries_90d", "sessions_30d",
-                                    "low_ratings_90d", "searches_30d")}
+    agg = {
+        k: np.zeros(n)
+        for k in (
+            "orders_total",
+            "complaints_90d",
+            "late_deliveries_90d",
+            "sessions_30d",
+            "low_ratings_90d",
+            "searches_30d",
+        )
+    }
     text30 = np.full(n, np.nan)
     for u in range(n):
         rate = rng.lognormal(0.0, 0.6)  # activity level
@@ -92,6 +102,14 @@ def synthetic_sequences(n: int, seed: int = 0, max_tokens: int = 128, churn_base
         agg["searches_30d"][u] = toks[-30:].count("search")
         if agg["low_ratings_90d"][u] or agg["complaints_90d"][u]:
             text30[u] = np.clip(0.6 + 0.3 * unresolved + rng.normal(0, 0.15), 0, 1)
-    df = pd.DataFrame({"user_id": [f"u{i}" for i in range(n)], "as_of_date": pd.Timestamp("2026-03-01"),
-                       "event_tokens": rows, **agg, "text_neg_mean_30d": text30, "churned": labels})
+    df = pd.DataFrame(
+        {
+            "user_id": [f"u{i}" for i in range(n)],
+            "as_of_date": pd.Timestamp("2026-03-01"),
+            "event_tokens": rows,
+            **agg,
+            "text_neg_mean_30d": text30,
+            "churned": labels,
+        }
+    )
     return df

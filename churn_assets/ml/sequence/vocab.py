@@ -16,8 +16,9 @@ from __future__ import annotations
 import itertools
 import json
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,7 @@ class Vocabulary:
 
     # ---- construction ---------------------------------------------------------------------
     @classmethod
-    def build(cls, texts: Iterable[Any], min_count: int = 2, max_size: int | None = None) -> "Vocabulary":
+    def build(cls, texts: Iterable[Any], min_count: int = 2, max_size: int | None = None) -> Vocabulary:
         """Count the tokens of ``texts`` (an iterable of space-separated token strings)."""
         counter: Counter[str] = Counter()
         for chunk in _chunks(texts, _CHUNK):
@@ -125,7 +126,7 @@ class Vocabulary:
         ids[:, 0] = self.cls_id
         lookup = self.index.__getitem__
         for start in range(0, n, _CHUNK):
-            chunk = texts[start: start + _CHUNK]
+            chunk = texts[start : start + _CHUNK]
             pieces = [_as_text(t).split()[-keep:] for t in chunk]
             lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
             total = int(lengths.sum())
@@ -144,7 +145,7 @@ class Vocabulary:
         return {"tokens": self.tokens, "counts": self.counts, "min_count": self.min_count}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Vocabulary":
+    def from_dict(cls, d: dict) -> Vocabulary:
         return cls(d["tokens"], d.get("counts"), d.get("min_count", 1))
 
     def save(self, path: str | Path) -> Path:
@@ -153,7 +154,7 @@ class Vocabulary:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Vocabulary":
+    def load(cls, path: str | Path) -> Vocabulary:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
     def __eq__(self, other: object) -> bool:

@@ -77,7 +77,7 @@ class DuckDBWarehouse(dg.ConfigurableResource):
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["DuckDBWarehouse"]:
-        run, instance = context.dagster_run, context.instance
+        run, instance = context.run, context.instance
         if run is None or instance is None:  # a sensor tick or a direct call: no run to keep exclusive
             yield self
             return

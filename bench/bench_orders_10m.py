@@ -145,7 +145,7 @@ def run_measured(argv: list[str], log: Path) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rows", type=int, default=10_000_000)
     p.add_argument("--users", type=int, default=1_000_000)
@@ -157,20 +157,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--as-of-step-days", type=int, default=28)
     p.add_argument("--max-train-rows", type=int, default=0, help="passed to churn run (0 = every row)")
     p.add_argument("--keep", action="store_true", help="keep the data directory")
-    a = p.parse_args(argv)
+    return p.parse_args(argv)
 
-    if a.dir.exists():
-        shutil.rmtree(a.dir)
-    a.dir.mkdir(parents=True)
-    first = a.last_day - timedelta(days=a.days - 1)
-    export = a.dir / f"orders.{a.format}"
-    print(f"generating {a.rows:,} orders of {a.users:,} users, {first} .. {a.last_day} -> {export}", flush=True)
-    gen = generate(export, a.rows, a.users, a.days, first)
-    print(
-        f"  {gen['rows']:,} rows, {gen['users']:,} users, {gen['bytes'] / 2**20:,.0f} MiB, {gen['seconds']:.0f}s",
-        flush=True,
-    )
 
+def churn_command(a: argparse.Namespace) -> list[str]:
+    """The `churn run` command line under test."""
     as_of = a.last_day
     cmd = [
         str(CHURN),
@@ -189,8 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if a.max_train_rows:
         cmd += ["--max-train-rows", str(a.max_train_rows)]
-    print("running: " + " ".join(cmd), flush=True)
-    got = run_measured(cmd, a.dir.parent / f"{a.dir.name}.log")
+    return cmd
+
+
+def print_results(got: dict, data_dir: Path) -> None:
+    """Wall time, memory and step times of the run; row counts of the warehouse when it succeeded."""
     print(f"\nreturn code {got['returncode']}, wall {got['wall_s']:.0f}s ({got['wall_s'] / 60:.1f} min)")
     print(f"peak RSS of the process tree (sampled): {got['peak_tree_rss'] / 2**30:.2f} GiB")
     print(f"ru_maxrss of the largest child: {got['ru_maxrss_children'] / 2**30:.2f} GiB")
@@ -199,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         m = re.search(r"in ([\d.]+)s", line)
         print(f"  step ending at {t:7.1f}s: {m.group(1) + 's' if m else ''}  {line}")
     if got["returncode"] == 0:
-        with duckdb.connect(str(a.dir / "churn.duckdb"), read_only=True) as con:
+        with duckdb.connect(str(data_dir / "churn.duckdb"), read_only=True) as con:
             for sql in (
                 "SELECT count(*) FROM raw.orders",
                 "SELECT count(*) FROM marts.user_features",
@@ -208,8 +202,29 @@ def main(argv: list[str] | None = None) -> int:
             ):
                 print(f"  {sql}: {con.execute(sql).fetchall()}")
         print(
-            f"  data directory on disk: {sum(f.stat().st_size for f in a.dir.rglob('*') if f.is_file()) / 2**30:.2f} GiB"
+            f"  data directory on disk: {sum(f.stat().st_size for f in data_dir.rglob('*') if f.is_file()) / 2**30:.2f} GiB"
         )
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse_args(argv)
+
+    if a.dir.exists():
+        shutil.rmtree(a.dir)
+    a.dir.mkdir(parents=True)
+    first = a.last_day - timedelta(days=a.days - 1)
+    export = a.dir / f"orders.{a.format}"
+    print(f"generating {a.rows:,} orders of {a.users:,} users, {first} .. {a.last_day} -> {export}", flush=True)
+    gen = generate(export, a.rows, a.users, a.days, first)
+    print(
+        f"  {gen['rows']:,} rows, {gen['users']:,} users, {gen['bytes'] / 2**20:,.0f} MiB, {gen['seconds']:.0f}s",
+        flush=True,
+    )
+
+    cmd = churn_command(a)
+    print("running: " + " ".join(cmd), flush=True)
+    got = run_measured(cmd, a.dir.parent / f"{a.dir.name}.log")
+    print_results(got, a.dir)
     if not a.keep and got["returncode"] == 0:
         shutil.rmtree(a.dir)
     return got["returncode"]

@@ -9,6 +9,7 @@ depend on how the logs are rendered.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,20 @@ class DayOrders:
         return len(self.user)
 
 
+class _Latent(NamedTuple):
+    """The latent-relevant outcomes of a day's orders (simulation stream)."""
+
+    status: np.ndarray
+    late: np.ndarray
+    fail: np.ndarray
+    complaint: np.ndarray
+    ship: np.ndarray
+    review: np.ndarray
+    feedback_lag: np.ndarray
+    question: np.ndarray
+    category: np.ndarray
+
+
 def draw_orders(
     cfg: ShopConfig,
     pop: Population,
@@ -75,7 +90,37 @@ def draw_orders(
     counts = rs.poisson(lam)
     u = np.repeat(users, counts)
     n = len(u)
-    # --- latent-relevant outcomes (simulation stream)
+    lat = _draw_latent(cfg, pop, u, rs)
+    quantity, discount, amount = _draw_amounts(pop, u, lat.category, promo, re)
+    # delivery days: late (>= LATE_DAYS) exactly when the simulation stream said so
+    days = np.round(CATEGORY_SHIP_DAYS[lat.category] + lat.ship)
+    days = np.where(lat.late, np.maximum(days, LATE_DAYS), np.minimum(days, LATE_DAYS - 1))
+    delivery = np.where(lat.status == CANCELLED, np.nan, days)
+    deliver_day = t + np.nan_to_num(delivery, nan=0.0).astype(np.int64)
+    complaint_day = np.where(lat.status == CANCELLED, t, t + np.minimum(deliver_day - t, 6)) + lat.feedback_lag
+    order_id = tagged("o", counter + np.arange(n), 9)
+    return DayOrders(
+        user=u,
+        order_id=order_id,
+        category=lat.category,
+        status=lat.status,
+        delivery_days=delivery,
+        late=lat.late,
+        fail=lat.fail,
+        complaint=lat.complaint,
+        complaint_day=complaint_day.astype(np.int64),
+        review=lat.review,
+        review_day=(deliver_day + lat.feedback_lag + 1).astype(np.int64),
+        question=lat.question,
+        amount=amount,
+        discount=discount,
+        quantity=quantity,
+    )
+
+
+def _draw_latent(cfg: ShopConfig, pop: Population, u: np.ndarray, rs: np.random.Generator) -> _Latent:
+    """Latent-relevant outcomes of the orders of users `u`, drawn from the simulation stream in a fixed order."""
+    n = len(u)
     paid = rs.random(n) < pop.q[u]
     status = np.where(paid, PAID, 1 + rs.choice(3, size=n, p=NON_PAID_SHARE))
     late = (status != CANCELLED) & (rs.random(n) < LATE_P * REGION_LATE_MULT[pop.region[u]])
@@ -93,7 +138,14 @@ def draw_orders(
     # the category sets the delivery time, hence the day a complaint (and a decision to give up) comes
     fav = rs.random(n) < 0.5
     category = np.where(fav, pop.fav_cat[u], rs.choice(len(CATEGORIES), size=n, p=CATEGORY_POPULARITY)).astype(np.int8)
-    # --- cosmetic attributes (emission stream)
+    return _Latent(status, late, fail, complaint, ship, review, feedback_lag, question, category)
+
+
+def _draw_amounts(
+    pop: Population, u: np.ndarray, category: np.ndarray, promo: float, re: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cosmetic attributes (emission stream): quantity, discount and amount paid."""
+    n = len(u)
     quantity = 1 + re.poisson(CATEGORY_EXTRA_QTY[category])
     unit = np.exp(CATEGORY_LOG_PRICE[category] + pop.spend[u] + CATEGORY_PRICE_SIGMA[category] * re.standard_normal(n))
     gross = unit * quantity**0.85
@@ -102,30 +154,7 @@ def draw_orders(
     pct = np.where(on_promo, re.uniform(0.1, 0.35, size=n), np.where(coupon, re.uniform(0.05, 0.15, size=n), 0.0))
     discount = np.round(gross * pct, 2)
     amount = np.round(gross - discount, 2)
-    # delivery days: late (>= LATE_DAYS) exactly when the simulation stream said so
-    days = np.round(CATEGORY_SHIP_DAYS[category] + ship)
-    days = np.where(late, np.maximum(days, LATE_DAYS), np.minimum(days, LATE_DAYS - 1))
-    delivery = np.where(status == CANCELLED, np.nan, days)
-    deliver_day = t + np.nan_to_num(delivery, nan=0.0).astype(np.int64)
-    complaint_day = np.where(status == CANCELLED, t, t + np.minimum(deliver_day - t, 6)) + feedback_lag
-    order_id = tagged("o", counter + np.arange(n), 9)
-    return DayOrders(
-        user=u,
-        order_id=order_id,
-        category=category,
-        status=status,
-        delivery_days=delivery,
-        late=late,
-        fail=fail,
-        complaint=complaint,
-        complaint_day=complaint_day.astype(np.int64),
-        review=review,
-        review_day=(deliver_day + feedback_lag + 1).astype(np.int64),
-        question=question,
-        amount=amount,
-        discount=discount,
-        quantity=quantity,
-    )
+    return quantity, discount, amount
 
 
 def apply_shocks(st: State, pop: Population, orders: DayOrders, rs: np.random.Generator) -> None:

@@ -116,28 +116,10 @@ def build_sessions(
     draw = re.choice(len(CATEGORIES), size=S, p=CATEGORY_POPULARITY)
     cat = np.where(category >= 0, category, np.where(re.random(S) < 0.5, pop.fav_cat[user], draw)).astype(np.int64)
     device = np.where(re.random(S) < 0.85, pop.device[user], re.integers(0, len(DEVICES), S))
-    counts = _FIXED[mode] + re.poisson(_MEAN[mode])
-    counts[:, 0] = re.random(S) < P_LOGIN
-    counts[:, -1] = re.random(S) < P_LOGOUT
-    n_types = counts.shape[1]
-    flat = counts.ravel()
-    etype = np.repeat(np.tile(np.arange(n_types), S), flat)
-    sess = np.repeat(np.repeat(np.arange(S), n_types), flat)
-    E = len(etype)
-    key = _KEY_BASE[etype] + _KEY_SPAN[etype] * re.random(E)
-    order = np.lexsort((key, sess))
-    etype, sess = etype[order], sess[order]
-    # offsets within the session
-    first = np.r_[True, sess[1:] != sess[:-1]]
-    gaps = np.minimum(re.exponential(40.0, E), 240.0).round().astype(np.int64) + 1
-    gaps[first] = 0
-    csum = np.cumsum(gaps)
-    offset = csum - np.maximum.accumulate(np.where(first, csum, 0))
-    duration = np.zeros(S, np.int64)
-    np.maximum.at(duration, sess, offset)
-    start = np.clip(np.minimum(_start_seconds(S, re), DAY_S - 120 - duration), 0, None)
-    sec = np.minimum(start[sess] + offset, DAY_S - 1)
+    etype, sess = _session_events(mode, re)
+    start, duration, sec = _event_seconds(sess, S, re)
     # items, categories, queries
+    E = len(etype)
     has_item = _HAS_ITEM[etype] & ((etype != PAGE_VIEW) | (re.random(E) < 0.7))
     ecat = cat[sess]
     item_no = ecat * ITEMS_PER_CATEGORY + (ITEMS_PER_CATEGORY * re.random(E) ** 3).astype(np.int64)
@@ -160,3 +142,34 @@ def build_sessions(
     )
     events = events.sort_values("_sec", kind="stable").drop(columns="_sec").reset_index(drop=True)
     return events, start + duration
+
+
+def _session_events(mode: np.ndarray, re: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Event types and session numbers of the sessions' events, each session's events in their order."""
+    S = len(mode)
+    counts = _FIXED[mode] + re.poisson(_MEAN[mode])
+    counts[:, 0] = re.random(S) < P_LOGIN
+    counts[:, -1] = re.random(S) < P_LOGOUT
+    n_types = counts.shape[1]
+    flat = counts.ravel()
+    etype = np.repeat(np.tile(np.arange(n_types), S), flat)
+    sess = np.repeat(np.repeat(np.arange(S), n_types), flat)
+    key = _KEY_BASE[etype] + _KEY_SPAN[etype] * re.random(len(etype))
+    order = np.lexsort((key, sess))
+    return etype[order], sess[order]
+
+
+def _event_seconds(sess: np.ndarray, S: int, re: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each session's start and duration, and each event's second of the day."""
+    E = len(sess)
+    # offsets within the session
+    first = np.r_[True, sess[1:] != sess[:-1]]
+    gaps = np.minimum(re.exponential(40.0, E), 240.0).round().astype(np.int64) + 1
+    gaps[first] = 0
+    csum = np.cumsum(gaps)
+    offset = csum - np.maximum.accumulate(np.where(first, csum, 0))
+    duration = np.zeros(S, np.int64)
+    np.maximum.at(duration, sess, offset)
+    start = np.clip(np.minimum(_start_seconds(S, re), DAY_S - 120 - duration), 0, None)
+    sec = np.minimum(start[sess] + offset, DAY_S - 1)
+    return start, duration, sec

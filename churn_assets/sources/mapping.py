@@ -159,66 +159,72 @@ def load_mapping(path: Path, input_dir: Path, con: duckdb.DuckDBPyConnection) ->
     """Parse and check a mapping file (kinds, keys, contract columns, formats, zones, files)."""
     path = Path(path)
     data = _read_mapping_file(path)
-    out = []
-    for kind, section in data.items():
-        if kind not in SOURCES:
-            raise _err(f"unknown kind {kind!r}; kinds are {', '.join(SOURCES)}", path)
-        if not isinstance(section, dict):
-            raise _err("expected a table of settings (file, columns, ...)", path, kind)
-        unknown = set(section) - KIND_KEYS
-        if unknown:
-            raise _err(f"unknown setting(s) {sorted(unknown)}; allowed: {sorted(KIND_KEYS)}", path, kind)
-        contract = SOURCES[kind].column_names
-        columns = section.get("columns") or {}
-        values = section.get("values") or {}
-        defaults = section.get("defaults") or {}
-        for what, table in (("columns", columns), ("values", values), ("defaults", defaults)):
-            if not isinstance(table, dict):
-                raise _err(f"{what} must be a table of contract column: value", path, kind)
-            for col in table:
-                if col not in contract:
-                    raise _err(
-                        f"{what} names {col!r}, not a column of the {kind} contract ({', '.join(contract)})",
-                        path,
-                        kind,
-                        col,
-                    )
-        for col, recode in values.items():
-            if not isinstance(recode, dict):
-                raise _err("values must map each value to a contract value", path, kind, col)
-        for col, user_col in columns.items():
-            if not isinstance(user_col, str) or not user_col:
-                raise _err("the file's column name must be a non-empty string", path, kind, col)
-        _check_types(section, path, kind)
-        fmt = section.get("format")
-        if fmt is not None and fmt not in FORMATS:
-            raise _err(f"format {fmt!r} is not one of {', '.join(FORMATS)}", path, kind)
-        where = f"mapping file {path}, kind {kind}"
-        if section.get("timezone"):
-            check_timezone(con, str(section["timezone"]), where)
-        if section.get("timestamp_format"):
-            check_timestamp_format(con, section["timestamp_format"], where)
-        scale = _amount_scale(section.get("amount_scale", 1.0), path, kind)
-        out.append(
-            KindMapping(
-                kind=kind,
-                files=_resolve_files(section, input_dir, path, kind),
-                columns={k: str(v) for k, v in columns.items()},
-                format=fmt,
-                delimiter=section.get("delimiter"),
-                timestamp_format=section.get("timestamp_format"),
-                timezone=section.get("timezone"),
-                amount_scale=scale,
-                decimal_comma=bool(section.get("decimal_comma", False)),
-                currency=section.get("currency"),
-                values={k: {str(a): str(b) for a, b in v.items()} for k, v in values.items()},
-                defaults={k: str(v) for k, v in defaults.items()},
-                origin=str(path),
-            )
-        )
+    out = [_kind_mapping(kind, section, path, input_dir, con) for kind, section in data.items()]
     if not any(m.kind == "orders" for m in out):
         raise _err("no orders section: orders are the one required kind", path)
     return out
+
+
+def _kind_mapping(kind: str, section, path: Path, input_dir: Path, con: duckdb.DuckDBPyConnection) -> KindMapping:
+    """One section of a mapping file, checked, as a KindMapping."""
+    if kind not in SOURCES:
+        raise _err(f"unknown kind {kind!r}; kinds are {', '.join(SOURCES)}", path)
+    if not isinstance(section, dict):
+        raise _err("expected a table of settings (file, columns, ...)", path, kind)
+    unknown = set(section) - KIND_KEYS
+    if unknown:
+        raise _err(f"unknown setting(s) {sorted(unknown)}; allowed: {sorted(KIND_KEYS)}", path, kind)
+    columns = section.get("columns") or {}
+    values = section.get("values") or {}
+    defaults = section.get("defaults") or {}
+    _check_tables(columns, values, defaults, path, kind)
+    _check_types(section, path, kind)
+    fmt = section.get("format")
+    if fmt is not None and fmt not in FORMATS:
+        raise _err(f"format {fmt!r} is not one of {', '.join(FORMATS)}", path, kind)
+    where = f"mapping file {path}, kind {kind}"
+    if section.get("timezone"):
+        check_timezone(con, str(section["timezone"]), where)
+    if section.get("timestamp_format"):
+        check_timestamp_format(con, section["timestamp_format"], where)
+    scale = _amount_scale(section.get("amount_scale", 1.0), path, kind)
+    return KindMapping(
+        kind=kind,
+        files=_resolve_files(section, input_dir, path, kind),
+        columns={k: str(v) for k, v in columns.items()},
+        format=fmt,
+        delimiter=section.get("delimiter"),
+        timestamp_format=section.get("timestamp_format"),
+        timezone=section.get("timezone"),
+        amount_scale=scale,
+        decimal_comma=bool(section.get("decimal_comma", False)),
+        currency=section.get("currency"),
+        values={k: {str(a): str(b) for a, b in v.items()} for k, v in values.items()},
+        defaults={k: str(v) for k, v in defaults.items()},
+        origin=str(path),
+    )
+
+
+def _check_tables(columns, values, defaults, path: Path, kind: str) -> None:
+    """columns, values and defaults are tables keyed by contract columns, holding what each needs."""
+    contract = SOURCES[kind].column_names
+    for what, table in (("columns", columns), ("values", values), ("defaults", defaults)):
+        if not isinstance(table, dict):
+            raise _err(f"{what} must be a table of contract column: value", path, kind)
+        for col in table:
+            if col not in contract:
+                raise _err(
+                    f"{what} names {col!r}, not a column of the {kind} contract ({', '.join(contract)})",
+                    path,
+                    kind,
+                    col,
+                )
+    for col, recode in values.items():
+        if not isinstance(recode, dict):
+            raise _err("values must map each value to a contract value", path, kind, col)
+    for col, user_col in columns.items():
+        if not isinstance(user_col, str) or not user_col:
+            raise _err("the file's column name must be a non-empty string", path, kind, col)
 
 
 def _is_texts(value) -> bool:

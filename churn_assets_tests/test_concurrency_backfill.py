@@ -1,5 +1,5 @@
 """Backfills give the same tables as one range run or as a run per partition; parallel runs against one
-warehouse queue, one whole run at a time, on its run lock (churn_assets/run_lock.py) instead of failing on
+warehouse queue, one whole run at a time, on its run lock (churn_assets/warehouse/run_lock.py) instead of failing on
 DuckDB's file lock or interleaving their steps."""
 
 import json

@@ -1,4 +1,5 @@
-"""The SQL generated from the contract: staging's deduplication and $until_date filter."""
+"""The SQL project itself: the SQL generated from the contract (staging's deduplication and $until_date filter),
+parameters that match the pipeline settings, described and portable feature models."""
 
 from datetime import date
 
@@ -8,7 +9,7 @@ from sqlglot import exp
 
 from churn_assets.warehouse.contract import SOURCES
 from churn_assets.warehouse.sql_project import deduplicated_sql, expand_generated, load_models, run_model
-from churn_assets_tests.sql_fixtures import DEFAULT_SQL_PARAMS, empty_db, insert_rows
+from churn_assets_tests.sql_fixtures import DEFAULT_SQL_PARAMS, FEATURE_TABLES, empty_db, insert_rows
 
 # one row per source and a column outside its natural key, to tell two deliveries of that row apart
 ROWS = {
@@ -59,3 +60,22 @@ def test_an_unknown_source_is_refused_and_comments_are_left_as_written():
     with pytest.raises(ValueError, match="deduplicated.nothing"):
         expand_generated("SELECT * FROM deduplicated.nothing")
     assert expand_generated("-- reads deduplicated.orders\nSELECT 1") == "-- reads deduplicated.orders\nSELECT 1"
+
+
+def test_default_params_match_pipeline_settings():
+    from churn_assets.defs.resources import PipelineSettings
+
+    settings = PipelineSettings().sql_params()
+    used = {p for m in load_models().values() for p in m.params}
+    assert used <= set(DEFAULT_SQL_PARAMS), used - set(DEFAULT_SQL_PARAMS)
+    assert used <= set(settings), used - set(settings)
+    assert {p: settings[p] for p in DEFAULT_SQL_PARAMS} == DEFAULT_SQL_PARAMS
+
+
+@pytest.mark.parametrize("key", FEATURE_TABLES)
+def test_models_are_described_and_portable(key):
+    model = load_models()[key]
+    assert len(model.description) > 80
+    assert "intermediate.active_users" in model.deps
+    spark = sqlglot.transpile(model.sql, read="duckdb", write="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
+    assert len(spark) == 1

@@ -2,7 +2,7 @@
 check that its landing days cover the as-of date (and, for training, give enough history), and pick the landing
 days and kinds still to ingest up to the as-of date.
 
-Nothing here runs a Dagster job: cli.py does that with what these functions return.
+Nothing here runs a Dagster job: app/cli.py does that with what these functions return.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Running the project's Dagster jobs for the `churn` command: one job at a time in this process, on the data
-directory's instance, with the warehouse held across them (churn_assets/run_lock.py), and a failing step turned
+directory's instance, with the warehouse held across them (churn_assets/warehouse/run_lock.py), and a failing step turned
 into one line the user can act on (CliError).
 
 Light imports only at module level (the heavy ones happen inside the functions): `churn --help` stays quick.
@@ -105,7 +105,7 @@ def merge_config(*configs: dict) -> dict:
 
 @contextlib.contextmanager
 def exclusive(base: Path, what: str) -> Iterator[None]:
-    """The whole command holds the data directory (churn_assets/run_lock.py): a scoring run of another day must not
+    """The whole command holds the data directory (churn_assets/warehouse/run_lock.py): a scoring run of another day must not
     rebuild staging with its own cut-off date between this command's jobs. A command started meanwhile waits."""
     from churn_assets.app.instance import data_dir_instance
     from churn_assets.warehouse import paths

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 # Dagster concurrency pool of every step that opens the DuckDB file: DuckDB lets one process at a time
 # hold it (a writer locks out readers of other processes too), so runs queue on this pool (limit 1 in
-# dagster.yaml, see instance.py) instead of failing on the file lock.
+# dagster.yaml, see app/instance.py) instead of failing on the file lock.
 DUCKDB_POOL = "duckdb"
 
 
@@ -56,9 +56,9 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     """One DuckDB file. DuckDB allows one writing process per file, so connections are short and a
     connection attempt that meets another process's lock waits and retries instead of failing.
 
-    A run that uses the warehouse holds its run lock (churn_assets/run_lock.py) from start to end: runs on one
+    A run that uses the warehouse holds its run lock (churn_assets/warehouse/run_lock.py) from start to end: runs on one
     warehouse never overlap, so no run reads tables another run is rebuilding with other settings. The first
-    run after a crash closes what the dead one left open (churn_assets/recovery.py)."""
+    run after a crash closes what the dead one left open (churn_assets/warehouse/recovery.py)."""
 
     data_dir: DataDirectory | None = Field(default=None, description="the warehouse is <data dir>/churn.duckdb")
     path: str = Field(default="", description="DuckDB file elsewhere than <data dir>/churn.duckdb")

@@ -1,4 +1,4 @@
-"""Closing what a crashed run left open, when the next run takes the warehouse lock (churn_assets/run_lock.py).
+"""Closing what a crashed run left open, when the next run takes the warehouse lock (churn_assets/warehouse/run_lock.py).
 
 A run killed by kill -9, an OOM kill or a power loss stays STARTED in Dagster, keeps its slot of the `duckdb`
 pool (so the next run's steps would wait on it for ever) and leaves its MLflow runs RUNNING. The lock proves

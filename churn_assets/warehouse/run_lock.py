@@ -11,7 +11,7 @@ what the holder has open (its Dagster runs and MLflow runs). A clean release emp
 next holder was left by one that died, and goes to `on_stale` so that those runs are closed as failed.
 
 Within one process the lock is re-entrant: the runs that `churn run` starts take the lock it already holds.
-No Dagster here: the Dagster and MLflow clean-up is in churn_assets/recovery.py.
+No Dagster here: the Dagster and MLflow clean-up is in churn_assets/warehouse/recovery.py.
 """
 
 from __future__ import annotations

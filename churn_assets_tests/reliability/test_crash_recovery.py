@@ -1,7 +1,7 @@
 """kill -9 of a real `churn run` at each stage, then a rerun: it must finish, close what the dead run left open and
 give the same list as an uninterrupted run. Ctrl-C / SIGTERM stop `churn` within seconds.
 
-Before the run lock (churn_assets/run_lock.py) a killed run kept its slot of the `duckdb` pool and the next run
+Before the run lock (churn_assets/warehouse/run_lock.py) a killed run kept its slot of the `duckdb` pool and the next run
 spun for ever on "Step still blocked by limit for pool duckdb"; its Dagster run stayed STARTED and its MLflow run
 RUNNING.
 """

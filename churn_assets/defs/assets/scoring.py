@@ -48,37 +48,7 @@ def export(scored: pd.DataFrame, data_dir: DataDirectory, day: date) -> dict[str
     return {"csv": write_export(frame, csv), "parquet": write_export(frame, csv.with_suffix(".parquet"))}
 
 
-def build_scored_risk_list(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=dg.AssetKey(["scoring", "risk_list"]),
-        # the day's new reviews carry text scores (ml/new_review_scores) before features are read
-        deps=[
-            dg.AssetKey(["ml", "champion"]),
-            dg.AssetKey(["staging", "orders"]),
-            dg.AssetKey(["ml", "new_review_scores"]),
-        ],
-        partitions_def=partitions,
-        group_name="scoring",
-        pool=DUCKDB_POOL,  # DuckDB takes one process at a time
-        description="For the partition's day: every active user once, with the champion's churn probability, risk "
-        "tier (high / medium / low), top reasons in plain words and a recommended action. Kept in scoring.risk_list "
-        "and exported to <data dir>/exports/risk_list/<day>.csv and .parquet.",
-        kinds={"python", "duckdb"},
-    )
-    def scored_risk_list(
-        context: dg.AssetExecutionContext,
-        config: ScoringConfig,
-        duckdb: DuckDBWarehouse,
-        settings: PipelineSettings,
-        mlflow: MlflowTracking,
-        data_dir: DataDirectory,
-    ) -> dg.MaterializeResult:
-        return score_day(context, config, duckdb, settings, mlflow, data_dir)
-
-    return scored_risk_list
-
-
-def score_day(
+def scored_risk_list(
     context: dg.AssetExecutionContext,
     config: ScoringConfig,
     duckdb: DuckDBWarehouse,
@@ -119,3 +89,23 @@ def score_day(
             "top_20": dg.MetadataValue.md(scored.head(20).round(3).to_markdown(index=False)),
         }
     )
+
+
+def build_scored_risk_list(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """scored_risk_list as the daily-partitioned asset scoring/risk_list."""
+    return dg.asset(
+        key=dg.AssetKey(["scoring", "risk_list"]),
+        # the day's new reviews carry text scores (ml/new_review_scores) before features are read
+        deps=[
+            dg.AssetKey(["ml", "champion"]),
+            dg.AssetKey(["staging", "orders"]),
+            dg.AssetKey(["ml", "new_review_scores"]),
+        ],
+        partitions_def=partitions,
+        group_name="scoring",
+        pool=DUCKDB_POOL,  # DuckDB takes one process at a time
+        description="For the partition's day: every active user once, with the champion's churn probability, risk "
+        "tier (high / medium / low), top reasons in plain words and a recommended action. Kept in scoring.risk_list "
+        "and exported to <data dir>/exports/risk_list/<day>.csv and .parquet.",
+        kinds={"python", "duckdb"},
+    )(scored_risk_list)

@@ -49,7 +49,6 @@ NON_FEATURE_COLUMNS: tuple[str, ...] = (
 META_FILE = "model.json"
 STATE_FILE = "model.joblib"
 FORMAT_VERSION = 1
-_EPS = 1e-12
 
 
 def is_numeric_column(s: pd.Series) -> bool:

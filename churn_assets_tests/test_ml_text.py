@@ -71,6 +71,64 @@ CHINESE_REVIEWS = [
     ("质量不错，价格也便宜", 5),
 ]
 
+PORTUGUESE_REVIEWS = [
+    ("A entrega atrasou duas semanas", 1),
+    ("Produto chegou quebrado, muito ruim", 1),
+    ("Não recomendo, péssima qualidade", 1),
+    ("O atendimento não respondeu minhas mensagens", 1),
+    ("Ainda estou esperando o reembolso", 1),
+    ("Veio a cor errada e a embalagem rasgada", 2),
+    ("Parou de funcionar depois de dois dias", 1),
+    ("Muito caro para a qualidade que tem", 2),
+    ("Não chegou, e ninguém resolve o problema", 1),
+    ("Péssimo, material fraco e mal acabado", 1),
+    ("Demorou demais para chegar", 2),
+    ("Comprei e me arrependi", 1),
+    ("Produto diferente da foto, decepcionado", 1),
+    ("Defeito logo no primeiro uso", 1),
+    ("Horrível, não comprem", 1),
+    ("Chegou antes do prazo, muito bom", 5),
+    ("Produto de ótima qualidade, recomendo", 5),
+    ("Adorei, igual à foto", 5),
+    ("Atendimento excelente e entrega rápida", 5),
+    ("Bem embalado e funciona perfeitamente", 5),
+    ("Ótimo custo benefício", 4),
+    ("Muito satisfeito com a compra", 5),
+    ("Material resistente e bonito", 4),
+    ("Chegou tudo certo, obrigado", 5),
+    ("Excelente produto, vou comprar de novo", 5),
+    ("Gostei muito, recomendo a loja", 5),
+    ("Entrega rápida e produto bom", 4),
+    ("Perfeito, superou as expectativas", 5),
+    ("Bom produto pelo preço", 4),
+    ("Funciona muito bem, estou feliz", 5),
+]
+# unseen wordings, for the held-out check of the hand-written samples
+CHINESE_HELD_OUT = [
+    ("太差了，东西坏了也没人管", 1),
+    ("物流慢，客服也不回复", 1),
+    ("质量不好，很失望", 1),
+    ("不推荐，和描述不一样", 1),
+    ("包装很差，东西破了", 1),
+    ("很满意，物流也快", 5),
+    ("东西很好，推荐", 5),
+    ("质量很好，很喜欢", 5),
+    ("客服服务好，很耐心", 5),
+    ("非常好用，会再买", 5),
+]
+PORTUGUESE_HELD_OUT = [
+    ("Péssima entrega, atrasou muito", 1),
+    ("Não funciona, produto ruim", 1),
+    ("Quebrado, quero meu dinheiro de volta", 1),
+    ("Atendimento ruim, não recomendo", 1),
+    ("Decepcionado com a qualidade", 1),
+    ("Ótimo, chegou rápido", 5),
+    ("Excelente qualidade, adorei", 5),
+    ("Recomendo, muito bom", 5),
+    ("Produto perfeito e bem embalado", 5),
+    ("Muito bom, satisfeito", 5),
+]
+
 
 def reviews(n: int, good: list[str], bad: list[str], seed: int, negation_share: float = 0.3):
     """Templated reviews; a bad experience is said with a bad word or a negated good word ("not great")
@@ -188,13 +246,25 @@ def test_selection_keeps_the_encoder_where_the_meaning_is_in_unseen_synonyms():
     assert m.candidates_["encoder"] > m.candidates_["tfidf"] + 0.05, m.candidates_
 
 
-def test_non_english_reviews_skip_the_packaged_encoder_and_use_character_ngrams():
-    texts, ratings = zip(*[(t, r) for t, r in CHINESE_REVIEWS], strict=True)
-    m = ReviewSentimentModel(progress=False, validation_share=0.25).fit(list(texts) * 2, list(ratings) * 2)
-    assert m.language_ == "zh" and m.selected_ == "tfidf"
+@pytest.mark.parametrize(
+    ("train", "held_out", "language", "vectorizers"),
+    [
+        (CHINESE_REVIEWS, CHINESE_HELD_OUT, "zh", ["char"]),  # no spaces between words: characters
+        (PORTUGUESE_REVIEWS, PORTUGUESE_HELD_OUT, "pt", ["word", "char"]),
+    ],
+    ids=["chinese", "portuguese"],
+)
+def test_non_english_reviews_skip_the_packaged_encoder_and_still_read_the_wording(
+    train, held_out, language, vectorizers
+):
+    texts, ratings = zip(*train, strict=True)
+    m = ReviewSentimentModel(progress=False, validation_share=0.34).fit(list(texts), list(ratings))
+    assert m.language_ == language and m.selected_ == "tfidf"
     assert "encoder" in m.skipped_ and "model_path" in m.skipped_["encoder"] and "stacked" in m.skipped_
     assert m.encoder_model_ is None  # the English encoder was not even loaded
-    assert [name for name, _ in m.tfidf_.vectorizer_.transformer_list] == ["char"]
+    assert [name for name, _ in m.tfidf_.vectorizer_.transformer_list] == vectorizers
+    test_texts, test_ratings = zip(*held_out, strict=True)
+    assert roc_auc_score(bad_experience(test_ratings), m.predict_bad(list(test_texts))) >= 0.8
 
 
 @pytest.mark.slow  # ~10-25 s: three epochs over 600 reviews through MiniLM

@@ -61,6 +61,9 @@ def fit_encoder(
         "fit_seconds": res.seconds,
         "train_texts": int(len(rows)),
         "epochs_run": int(res.epochs_run),
+        "stopped_by_time_budget": bool(
+            model.max_train_seconds is not None and res.seconds >= float(model.max_train_seconds)
+        ),
         "best_epoch": int(best.get("epoch", res.epochs_run)),
         "valid_loss": float(best.get("valid_loss", float("nan"))),
         "train_texts_per_second": res.epochs_run * len(rows) / max(res.train_seconds, 1e-9),
@@ -136,6 +139,7 @@ def _train(
         desc="review text fine-tune",
         progress=bool(model.progress),
         patience=int(model.patience),
+        max_seconds=None if model.max_train_seconds is None else float(model.max_train_seconds),
     )
     res = train_loop(
         torch.nn.ModuleList([model.encoder_, model.head_]),

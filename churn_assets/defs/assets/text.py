@@ -31,9 +31,8 @@ class TextModelConfig(dg.Config):
     epochs: int = Field(default=3, description="most encoder epochs (early stopping on the validation loss)")
     batch_size: int = 32
     max_len: int = Field(default=0, description="encoder tokens per review; 0 = from the reviews' length distribution")
-    fine_tune_layers: int = Field(
-        default=-1, description="top encoder layers trained; -1 = every layer on CUDA, 2 on a CPU"
-    )
+    fine_tune_layers: int = Field(default=-1, description="top encoder layers trained; -1 = all of them")
+    max_train_seconds: float = Field(default=240.0, description="the encoder's training stops after this long")
     max_train_texts: int = Field(default=4000, description="the encoder trains on at most this many reviews")
     holdout_share: float = Field(default=0.3, description="newest share of rated reviews held out for evaluation")
     seed: int = 7
@@ -43,7 +42,8 @@ class TextModelConfig(dg.Config):
             "max_len": self.max_len or "auto",
             "epochs": self.epochs,
             "batch_size": self.batch_size,
-            "fine_tune_layers": "auto" if self.fine_tune_layers < 0 else self.fine_tune_layers,
+            "fine_tune_layers": "all" if self.fine_tune_layers < 0 else self.fine_tune_layers,
+            "max_train_seconds": self.max_train_seconds,
             "max_train_texts": self.max_train_texts,
         }
         return ReviewSentimentModel(

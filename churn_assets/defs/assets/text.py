@@ -12,10 +12,16 @@ from pydantic import Field
 from sklearn.metrics import roc_auc_score
 
 from churn_assets.defs.resources import DUCKDB_POOL, DataDirectory, DuckDBWarehouse, MlflowTracking
+from churn_assets.ml.complaint_topics import negative_text_topics
 from churn_assets.ml.text import STATE_JSON, ReviewSentimentModel
 from churn_assets.ml.text_evaluation import tfidf_baseline
 from churn_assets.warehouse.sql_project import QUERIES_DIR
-from churn_assets.warehouse.tables import REVIEW_NEGATIVITY, ensure_review_negativity, replace_table
+from churn_assets.warehouse.tables import (
+    REVIEW_NEGATIVITY,
+    ensure_review_negativity,
+    fill_missing_topics,
+    replace_table,
+)
 
 
 class TextModelConfig(dg.Config):
@@ -62,7 +68,8 @@ def time_holdout(rated: pd.DataFrame, share: float) -> tuple[pd.DataFrame, pd.Da
     pool=DUCKDB_POOL,  # DuckDB takes one process at a time
     description="Fine-tunes the review-text encoder (default all-MiniLM-L6-v2, offline) to predict a bad "
     "experience (rating <= 2) from the wording, compares it with TF-IDF + logistic regression on the newest "
-    "held-out reviews (own MLflow run), and writes P(bad experience) for every review to ml.review_negativity. "
+    "held-out reviews (own MLflow run), and writes P(bad experience) for every review to ml.review_negativity, "
+    "with the complaint topic (ml/complaint_topics.py) of complaints and texts with P(bad) >= 0.5. "
     "The fitted model is saved to <data dir>/models/review_text (ml/new_review_scores scores later reviews with it). "
     "Raw review texts are never logged to MLflow.",
     kinds={"pytorch", "mlflow"},
@@ -114,7 +121,9 @@ def review_negativity(
     started = time.monotonic()
     p_all = model.predict_bad(reviews["text"].tolist())
     score_seconds = time.monotonic() - started
-    scores = reviews[["user_id", "ts", "review_date", "kind"]].assign(p_negative=p_all)
+    scores = reviews[["user_id", "ts", "review_date", "kind"]].assign(
+        p_negative=p_all, topic=negative_text_topics(reviews["text"].tolist(), reviews["kind"].tolist(), p_all)
+    )
     save_replacing(model, model_dir)
     with duckdb.connect() as con:
         replace_table(con, REVIEW_NEGATIVITY, scores)
@@ -165,7 +174,8 @@ def review_negativity(
     group_name="text",
     pool=DUCKDB_POOL,  # DuckDB takes one process at a time
     description="Scores, with the review-text model saved by ml/review_negativity, the reviews in staging.reviews "
-    "that have no row in ml.review_negativity yet and appends them there (rows already scored are left alone). "
+    "that have no row in ml.review_negativity yet and appends them there, with their complaint topic (rows "
+    "already scored are left alone, except that complaints scored before topics existed get one). "
     "Runs daily before scoring, so a complaint counts in the text features the day it arrives, not only after "
     "the next retraining. Without a saved model (text model disabled or skipped) it does nothing.",
     kinds={"pytorch", "duckdb"},
@@ -176,6 +186,9 @@ def new_review_scores(
     model_dir = data_dir.text_model_dir()
     with duckdb.connect() as con:
         ensure_review_negativity(con)
+        filled = fill_missing_topics(con)  # complaints scored before the topic column existed
+        if filled:
+            context.log.info(f"gave a complaint topic to {filled} reviews scored before topics existed")
         if not (model_dir / STATE_JSON).exists():
             # counted in DuckDB: without a model the texts themselves are not needed
             n_unscored = con.execute(f"SELECT count(*) FROM ({UNSCORED_REVIEWS_SQL.read_text()})").fetchone()[0]
@@ -190,14 +203,15 @@ def new_review_scores(
 
         started = time.monotonic()
         model = ReviewSentimentModel.load(model_dir)
+        p_new = model.predict_bad(unscored["text"].tolist())
         new = unscored[["user_id", "ts", "review_date", "kind"]].assign(
-            p_negative=model.predict_bad(unscored["text"].tolist())
+            p_negative=p_new, topic=negative_text_topics(unscored["text"].tolist(), unscored["kind"].tolist(), p_new)
         )
         con.register("_new_review_scores", new)
         try:
             con.execute(
-                f"INSERT INTO {REVIEW_NEGATIVITY} (user_id, ts, review_date, kind, p_negative) "
-                "SELECT user_id, ts, review_date, kind, p_negative FROM _new_review_scores"
+                f"INSERT INTO {REVIEW_NEGATIVITY} (user_id, ts, review_date, kind, p_negative, topic) "
+                "SELECT user_id, ts, review_date, kind, p_negative, topic FROM _new_review_scores"
             )
         finally:
             con.unregister("_new_review_scores")

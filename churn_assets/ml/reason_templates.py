@@ -288,14 +288,18 @@ def _topic_count(m: re.Match) -> ReasonTemplate:
         n, on = _n(v), day_before(ctx.get("as_of_date"), ctx.get(age))
         if n == 0:
             return f"no complaint about {label} in the last {m.group(2)} days"
+        if n == 1 and on:
+            return f"complained about {label} on {on}"
         if n == 1:
-            return (
-                f"complained about {label} on {on}" if on else f"complained about {label} in the last {m.group(2)} days"
-            )
+            return f"complained about {label} in the last {m.group(2)} days"
         last = f", last on {on}" if on else ""
         return f"complained {n} times about {label} in the last {m.group(2)} days{last}"
 
-    return T("price" if topic == "price" else "service", render, (age, "as_of_date"), with_ctx=True)
+    return T(_topic_kind(topic), render, (age, "as_of_date"), with_ctx=True)
+
+
+def _topic_kind(topic: str) -> str:
+    return "price" if topic == "price" else "service"  # price complaints call for a price action
 
 
 def _topic_age(m: re.Match) -> ReasonTemplate:
@@ -305,8 +309,8 @@ def _topic_age(m: re.Match) -> ReasonTemplate:
         on = day_before(ctx.get("as_of_date"), v)
         return f"complained about {label} on {on}" if on else f"complained about {label} {_n(v)} days ago"
 
-    kind = "price" if topic == "price" else "service"
-    return T(kind, render, ("as_of_date",), f"no complaint about {label} in the last 90 days", with_ctx=True)
+    missing = f"no complaint about {label} in the last 90 days"
+    return T(_topic_kind(topic), render, ("as_of_date",), missing, with_ctx=True)
 
 
 _TOPICS = "|".join(TOPIC_LABELS)

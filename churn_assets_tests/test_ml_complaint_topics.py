@@ -63,13 +63,30 @@ def test_simulated_complaints_get_their_topic(code, topic):
     assert (complaint_topics(texts) == topic).all()
 
 
+def test_simulated_grievances_get_their_topic():
+    assert set(complaint_topics(sim.GRIEVANCE_DELIVERY_TEXT)) == {"delivery"}
+    assert set(complaint_topics(sim.GRIEVANCE_SUPPORT_TEXT)) == {"service"}
+
+
 @pytest.mark.parametrize(("code", "topic"), [(sim.GRIEVANCE_DELIVERY, "delivery"), (sim.GRIEVANCE_SUPPORT, "service")])
 def test_simulated_grievance_reviews_get_their_topic(code, topic):
-    """The low and middling ratings, those the text model reads as bad (5-star praise with a downside is not)."""
+    """Ratings 1-4 (5-star praise with a downside does not read as bad). Praise of the product ("excellent
+    quality") is no complaint about it; a review may name a second grievance, and sarcasm ("fantastic delivery,
+    the box looked crushed") can hide one, so a few go elsewhere, never to quality or price."""
     rng = np.random.default_rng(code)
-    rating = rng.integers(1, 5, 400)
-    texts = sim.review_texts(np.full(400, code), rating, rng.integers(0, len(sim.PRODUCTS), 400), rng)
-    assert (complaint_topics(texts) == topic).all()
+    rating = rng.integers(1, 5, 1000)
+    topics = complaint_topics(
+        sim.review_texts(np.full(1000, code), rating, rng.integers(0, len(sim.PRODUCTS), 1000), rng)
+    )
+    assert (topics == topic).mean() >= 0.9
+    assert not np.isin(topics, ["product_quality", "price"]).any()
+
+
+def test_praise_of_an_aspect_is_not_a_complaint_about_it():
+    assert complaint_topic("Excellent quality and fast delivery, but support never answered my emails.") == "service"
+    assert complaint_topic("Qualidade ótima, mas o vendedor nunca respondeu.") == "service"
+    assert complaint_topic("质量很好，但是退款一直没到账") == "refund_return"
+    assert complaint_topic("The delivery was not on time at all.") == "delivery"
 
 
 def test_ties_empty_texts_and_languages_without_seeds():

@@ -9,6 +9,9 @@ so the as-of grid is every 7 days back from 2024-05-12 down to 2024-02-04 (>= 20
 - u3: no users row; one paid order 2024-01-20 (tenure from the first order; dormant), buys again 2024-04-20.
 - u4: only a cancelled order (never active).
 - u5: one paid order 2024-01-02 (active at 2024-03-31, 89 days later, but not at 2024-04-07).
+
+u1's reviews come with the text model's scores (REVIEW_SCORES, ml.review_negativity): two delivery complaints
+(ages 9 and -5 at AS_OF) and a product-quality complaint at age 107.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ FEATURE_TABLES = (
     "features.user_orders",
     "features.user_reviews",
     "features.user_profile",
+    "features.user_text_signals",
     "marts.user_features",
 )
 META_COLUMNS = ("_partition_date", "_source_file", "_source_line", "_ingested_at")
@@ -229,6 +233,30 @@ REVIEWS = [
 ]
 
 
+# the text model's scores of REVIEWS (ml.review_negativity): P(bad experience) and the complaint topic, set on
+# complaints and texts with P(bad) >= 0.5 (ml/complaint_topics.py)
+REVIEW_SCORES = [
+    {"user_id": "u1", "ts": "2023-12-15 10:00", "kind": "complaint", "p_negative": 0.8, "topic": "product_quality"},
+    {"user_id": "u1", "ts": "2024-02-10 10:00", "kind": "question", "p_negative": 0.4, "topic": None},
+    {"user_id": "u1", "ts": "2024-03-20 10:00", "kind": "review", "p_negative": 0.05, "topic": None},
+    {"user_id": "u1", "ts": "2024-03-22 10:00", "kind": "complaint", "p_negative": 0.9, "topic": "delivery"},
+    {"user_id": "u1", "ts": "2024-04-05 10:00", "kind": "complaint", "p_negative": 0.85, "topic": "delivery"},
+]
+
+
+def insert_review_scores(con: duckdb.DuckDBPyConnection, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Append rows to ml.review_negativity (review_date: the day of ts; topic NULL unless given)."""
+    records = []
+    for r in rows:
+        when = ts(r["ts"]) if isinstance(r["ts"], str) else r["ts"]
+        records.append([r["user_id"], when, when.date(), r["kind"], r["p_negative"], r.get("topic")])
+    con.executemany(
+        "INSERT INTO ml.review_negativity (user_id, ts, review_date, kind, p_negative, topic) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        records,
+    )
+
+
 def scenario_db(events: bool = True, reviews: bool = True, users: bool = True) -> duckdb.DuckDBPyConnection:
     """Raw tables with the hand-made rows (optional sources can be left empty), not yet built."""
     con = empty_db()
@@ -242,6 +270,7 @@ def scenario_db(events: bool = True, reviews: bool = True, users: bool = True) -
         insert_rows(con, "events", EVENTS[2:4], partition_date=date(2024, 4, 1), source_file="landing/events/again.csv")
     if reviews:
         insert_rows(con, "reviews", REVIEWS)
+        insert_review_scores(con, REVIEW_SCORES)
         insert_rows(
             con, "reviews", REVIEWS[2:3], partition_date=date(2024, 3, 21), source_file="landing/reviews/again.csv"
         )

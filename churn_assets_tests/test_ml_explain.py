@@ -144,6 +144,46 @@ def test_reason_phrases():
     assert kind_of("discount_share") == "price" and kind_of("mystery_score") == "other"
 
 
+def test_complaint_topic_reasons_name_the_topic_and_the_day():
+    """A model whose churn comes from delivery complaints gives them as the first reason, dated from the
+    as-of date and the age of the latest one."""
+    rng = np.random.default_rng(3)
+    n = 1500
+    as_of = pd.Timestamp("2026-05-15")
+    count = rng.poisson(0.4, n)
+    d = pd.DataFrame(
+        {
+            "user_id": np.arange(n),
+            "as_of_date": as_of,
+            "complaints_delivery_30d": count,
+            "days_since_complaint_delivery": np.where(count > 0, rng.integers(0, 30, n), np.nan),
+            "complaints_price_30d": rng.poisson(0.2, n),
+            "noise": rng.normal(size=n),
+        }
+    )
+    z = -2.0 + 2.0 * d["complaints_delivery_30d"]
+    d["churned"] = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    model = create_model("logistic").fit(d, d["churned"])
+    reasons = explain(model, d, k=2)
+    for i in np.flatnonzero(count == 1)[:20]:
+        first = reasons[i][0]
+        day = as_of - pd.Timedelta(days=int(d.loc[i, "days_since_complaint_delivery"]))
+        assert first["feature"] == "complaints_delivery_30d" and first["kind"] == "service"
+        assert first["text"] == f"complained about delivery on {day.day} {day.strftime('%B')}"
+    i = int(np.flatnonzero(count >= 3)[0])
+    assert reasons[i][0]["text"].startswith(f"complained {count[i]} times about delivery in the last 30 days, last on")
+    ctx = {"days_since_complaint_delivery": 3, "as_of_date": as_of}
+    assert reason_text("complaints_delivery_30d", 1, ctx) == "complained about delivery on 12 May"
+    assert reason_text("complaints_service_30d", 1, {}) == "complained about customer service in the last 30 days"
+    assert reason_text("days_since_complaint_price", 30, {"as_of_date": "2026-05-15"}) == (
+        "complained about prices on 15 April"
+    )
+    assert reason_text("days_since_complaint_refund_return", np.nan) == (
+        "no complaint about a refund or return in the last 90 days"
+    )
+    assert kind_of("complaints_price_30d") == "price" and kind_of("complaints_product_quality_30d") == "service"
+
+
 def test_top_reasons_respects_k_and_skips_non_positive():
     X = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0], "c": [5.0, 6.0]})
     contrib = pd.DataFrame({"a": [0.5, -0.1], "b": [0.7, -0.2], "c": [0.1, 0.0], "bias": [9.0, 9.0]})

@@ -234,6 +234,15 @@ def test_review_stats(con):
     assert pd.isna(u2["rating_mean_90d"]) and pd.isna(u2["days_since_last_complaint"])
 
 
+def test_complaint_topics(con):
+    r = row(con, "features.user_text_signals", "u1")
+    # the delivery complaint at age 9 counts; the product-quality one (age 107) and the later one do not
+    assert (r["complaints_delivery_30d"], r["days_since_complaint_delivery"]) == (1, 9)
+    assert r["complaints_product_quality_30d"] == 0 and pd.isna(r["days_since_complaint_product_quality"])
+    assert r["text_neg_max_30d"] == pytest.approx(0.9) and r["text_neg_max_90d"] == pytest.approx(0.9)
+    assert row(con, "features.user_text_signals", "u1", date(2024, 4, 7))["complaints_delivery_30d"] == 2
+
+
 def test_profile(con):
     p = {u: row(con, "features.user_profile", u) for u in ("u1", "u2", "u3", "u5")}
     assert (p["u1"]["tenure_days"], p["u1"]["region"], p["u1"]["channel"], p["u1"]["membership"]) == (

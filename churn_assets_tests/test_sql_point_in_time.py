@@ -8,11 +8,13 @@ from datetime import date
 
 import pandas as pd
 
+from churn_assets.ml.complaint_topics import ASPECTS
 from churn_assets_tests.sql_fixtures import (
     AS_OF,
     FEATURE_TABLES,
     build_models,
     frame,
+    insert_review_scores,
     insert_rows,
     row,
     scenario_db,
@@ -60,12 +62,22 @@ def test_no_leakage_from_rows_after_the_as_of_date():
             {"user_id": "u5", "ts": "2024-04-02 10:00", "rating": 2, "text": "meh", "kind": "review"},
         ],
     )
+    insert_review_scores(
+        con,
+        [
+            {"user_id": "u1", "ts": "2024-04-01 00:00", "kind": "complaint", "p_negative": 0.95, "topic": "service"},
+            {"user_id": "u5", "ts": "2024-04-02 10:00", "kind": "review", "p_negative": 0.7, "topic": "price"},
+        ],
+    )
     build_models(con)
     for table, df in before.items():
         pd.testing.assert_frame_equal(frame(con, table, AS_OF), df, obj=table)
     # ... while later as-of dates do see them
     assert row(con, "features.user_orders", "u2", date(2024, 4, 7))["orders_total"] == 3
     assert row(con, "features.user_reviews", "u1", date(2024, 4, 7))["complaints_30d"] == 3
+    later = row(con, "features.user_text_signals", "u1", date(2024, 4, 7))
+    assert (later["complaints_delivery_30d"], later["days_since_complaint_delivery"]) == (2, 2)
+    assert (later["complaints_service_30d"], later["days_since_complaint_service"]) == (1, 6)
 
 
 def test_neutral_features_without_events_reviews_and_users():
@@ -90,6 +102,7 @@ def test_neutral_features_without_events_reviews_and_users():
         "questions_90d",
         "reviews_total",
         "has_profile",
+        *(f"complaints_{t}_30d" for t in ASPECTS),
     ]
     assert (mart[zero] == 0).all().all()
     null = [
@@ -100,6 +113,8 @@ def test_neutral_features_without_events_reviews_and_users():
         "rating_mean_90d",
         "rating_min_90d",
         "days_since_last_complaint",
+        "text_neg_max_90d",
+        *(f"days_since_complaint_{t}" for t in ASPECTS),
     ]
     assert mart[null].isna().all().all()
     assert set(mart["region"]) == set(mart["channel"]) == {"unknown"} and set(mart["membership"]) == {"none"}

@@ -2,7 +2,10 @@
 
 from datetime import date, datetime
 
-from churn_assets_tests.sql_fixtures import build_models, empty_db, insert_rows, row
+import pandas as pd
+
+from churn_assets.ml.complaint_topics import ASPECTS
+from churn_assets_tests.sql_fixtures import build_models, empty_db, insert_review_scores, insert_rows, row
 
 AS_OF = date(2024, 3, 31)
 
@@ -147,15 +150,42 @@ def test_the_token_asset_notes_why_its_table_is_empty(tmp_path):
 
 def test_text_signals_from_review_scores():
     con = shop()
-    con.executemany(
-        "INSERT INTO ml.review_negativity VALUES (?, ?, ?, ?, ?)",
+    insert_review_scores(
+        con,
         [
-            ["u1", datetime(2024, 3, 26, 9), date(2024, 3, 26), "complaint", 0.9],
-            ["u1", datetime(2024, 2, 1, 9), date(2024, 2, 1), "review", 0.1],
-            ["u1", datetime(2024, 4, 5, 9), date(2024, 4, 5), "review", 1.0],  # after the as-of date
+            {"user_id": "u1", "ts": datetime(2024, 3, 26, 9), "kind": "complaint", "p_negative": 0.9},
+            {"user_id": "u1", "ts": datetime(2024, 2, 1, 9), "kind": "review", "p_negative": 0.1},
+            {"user_id": "u1", "ts": datetime(2024, 4, 5, 9), "kind": "review", "p_negative": 1.0},  # after the as-of
         ],
     )
     build_models(con)
     r = row(con, "marts.user_features", "u1", AS_OF)
     assert r["text_neg_mean_30d"] == 0.9 and r["text_neg_max_30d"] == 0.9
     assert abs(r["text_neg_mean_90d"] - 0.5) < 1e-12 and r["text_neg_max_90d"] == 0.9
+
+
+def test_complaint_topic_counts_and_ages():
+    """Counts over the 30 days ending on the as-of date (ages 0..29), the latest within 90 days (ages 0..89);
+    texts without a topic, topic 'other' and rows after the as-of date do not count."""
+    con = shop()
+    scores = [
+        ("2024-03-31 23:00", "delivery"),  # age 0
+        ("2024-03-02 09:00", "delivery"),  # age 29: in the 30 days
+        ("2024-03-01 09:00", "price"),  # age 30: outside the 30 days, the latest price complaint
+        ("2024-01-02 09:00", "service"),  # age 89: in the 90 days
+        ("2024-01-01 09:00", "refund_return"),  # age 90: out
+        ("2024-03-30 09:00", "other"),
+        ("2024-03-29 09:00", None),
+        ("2024-04-01 09:00", "product_quality"),  # after the as-of date
+    ]
+    insert_review_scores(
+        con,
+        [{"user_id": "u1", "ts": when, "kind": "complaint", "p_negative": 0.9, "topic": t} for when, t in scores],
+    )
+    build_models(con)
+    r = row(con, "marts.user_features", "u1", AS_OF)
+    counts = {t: r[f"complaints_{t}_30d"] for t in ASPECTS}
+    assert counts == {"delivery": 2, "product_quality": 0, "price": 0, "service": 0, "refund_return": 0}
+    assert (r["days_since_complaint_delivery"], r["days_since_complaint_price"]) == (0, 30)
+    assert r["days_since_complaint_service"] == 89
+    assert pd.isna(r["days_since_complaint_refund_return"]) and pd.isna(r["days_since_complaint_product_quality"])

@@ -10,6 +10,7 @@ import pytest
 from churn_assets.defs.assets.text import new_review_scores, review_negativity, time_holdout
 from churn_assets.defs.resources import DataDirectory, DuckDBWarehouse, MlflowTracking
 from churn_assets.ingest.store import ensure_tables
+from churn_assets.ml.complaint_topics import TOPICS, complaint_topic
 from churn_assets.ml.text import ReviewSentimentModel
 from churn_assets.warehouse.contract import SOURCES
 from churn_assets.warehouse.scoring_features import point_in_time_features
@@ -138,6 +139,14 @@ def test_daily_run_scores_a_complaint_that_arrived_after_training(tmp_path):
             features = point_in_time_features(con, day, shop.defs.resources["settings"].sql_params())
         row = features.set_index("user_id").loc[user]
         assert row["text_neg_max_30d"] == pytest.approx(p_new)
+        # the complaint's topic is stored and counted in the day's features; texts that are neither complaints
+        # nor read as bad have none
+        topic = complaint_topic(COMPLAINT)
+        assert topic == "service" and new["topic"].tolist() == [topic]
+        assert row[f"complaints_{topic}_30d"] >= 1 and row[f"days_since_complaint_{topic}"] == 0
+        flagged = (after["kind"] == "complaint") | (after["p_negative"] >= 0.5)
+        assert after["topic"].notna().tolist() == flagged.tolist() and flagged.sum() > 10
+        assert set(after["topic"].dropna()) <= set(TOPICS) and after["topic"].nunique() >= 3
         assert shop.listed(day) > 0
 
         # nothing left to score: a second run adds no row

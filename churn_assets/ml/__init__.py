@@ -12,6 +12,7 @@ Rooms:
     actions.py   recommended action from tier and reasons (data-driven rule table)
     sequence/    vocabulary, encoding and masking of behaviour token sequences (numpy)
     text.py      ReviewSentimentModel: a BERT-family review encoder, and the TF-IDF baseline
+    complaint_topics.py  the topic of a complaint (delivery, product quality, price, service, refund/return)
     torch_utils.py  device (CUDA when present), seeds, threads, batching for the torch models
     torch_training.py  the one training loop of the torch models (AdamW, warm-up/decay, early stopping)
     dataset.py, splits.py  training-set frames and the time split with its embargo

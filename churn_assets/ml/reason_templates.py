@@ -257,7 +257,66 @@ def _tag(m: re.Match) -> ReasonTemplate:
     return T("profile", lambda v: f"tagged as {label}" if _truthy(v) else f"not tagged as {label}")
 
 
+# complaint topics (ml/complaint_topics.py, features.user_text_signals): complaints_<topic>_30d and
+# days_since_complaint_<topic>; the date of the latest complaint is the row's as-of date minus its age
+TOPIC_LABELS = {
+    "delivery": "delivery",
+    "product_quality": "product quality",
+    "price": "prices",
+    "service": "customer service",
+    "refund_return": "a refund or return",
+}
+_MONTHS = "January February March April May June July August September October November December".split()
+
+
+def day_before(as_of, days) -> str | None:
+    """'12 May': the day ``days`` days before ``as_of`` (None when either is unknown)."""
+    if not (is_present(as_of) and is_present(days)):
+        return None
+    try:
+        d = pd.Timestamp(as_of) - pd.Timedelta(days=_n(days))
+    except (TypeError, ValueError):
+        return None
+    return f"{d.day} {_MONTHS[d.month - 1]}"
+
+
+def _topic_count(m: re.Match) -> ReasonTemplate:
+    topic, label = m.group(1), TOPIC_LABELS[m.group(1)]
+    age = f"days_since_complaint_{topic}"
+
+    def render(v, ctx) -> str:
+        n, on = _n(v), day_before(ctx.get("as_of_date"), ctx.get(age))
+        if n == 0:
+            return f"no complaint about {label} in the last {m.group(2)} days"
+        if n == 1 and on:
+            return f"complained about {label} on {on}"
+        if n == 1:
+            return f"complained about {label} in the last {m.group(2)} days"
+        last = f", last on {on}" if on else ""
+        return f"complained {n} times about {label} in the last {m.group(2)} days{last}"
+
+    return T(_topic_kind(topic), render, (age, "as_of_date"), with_ctx=True)
+
+
+def _topic_kind(topic: str) -> str:
+    return "price" if topic == "price" else "service"  # price complaints call for a price action
+
+
+def _topic_age(m: re.Match) -> ReasonTemplate:
+    topic, label = m.group(1), TOPIC_LABELS[m.group(1)]
+
+    def render(v, ctx) -> str:
+        on = day_before(ctx.get("as_of_date"), v)
+        return f"complained about {label} on {on}" if on else f"complained about {label} {_n(v)} days ago"
+
+    missing = f"no complaint about {label} in the last 90 days"
+    return T(_topic_kind(topic), render, ("as_of_date",), missing, with_ctx=True)
+
+
+_TOPICS = "|".join(TOPIC_LABELS)
 PATTERNS: list[tuple[re.Pattern, Callable[[re.Match], ReasonTemplate]]] = [
+    (re.compile(rf"^complaints_({_TOPICS})_(\d+)d$"), _topic_count),
+    (re.compile(rf"^days_since_complaint_({_TOPICS})$"), _topic_age),
     (re.compile(r"^(logins|sessions|page_views|clicks|searches|add_to_cart)_(\d+)d$"), _activity),
     (re.compile(r"^orders_(\d+)d$"), _orders),
     (re.compile(r"^late_deliveries_(\d+)d$"), _late),

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from churn_assets.ml.complaint_topics import TOPICS
 from churn_assets.warehouse.scoring_features import feature_model_keys
 from churn_assets_tests.sql_fixtures import build_models, empty_db, insert_rows
 
@@ -84,6 +85,7 @@ def _warehouse(rows: dict[str, list[dict]]):
                 "review_date": r["ts"].date(),
                 "kind": r["kind"],
                 "p_negative": (i * 0.6180339887) % 1.0,
+                "topic": TOPICS[i % len(TOPICS)] if i % 3 else None,
             }
             for i, r in enumerate(rows["reviews"])
         ]

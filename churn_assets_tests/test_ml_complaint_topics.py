@@ -46,6 +46,20 @@ def test_topics_of_labelled_texts(labelled, language):
     assert (named["predicted"] == named["topic"]).mean() >= 0.9
 
 
+# Written after the seeds were frozen and never used to change them: the one truly held-out measure. Extending the
+# seeds to fix its misses would make it in-sample like complaint_topics.csv; add a fresh batch instead.
+HELD_OUT = Path(__file__).parent / "fixtures" / "complaint_topics_held_out.csv"
+
+
+def test_topics_of_texts_the_seeds_were_never_fitted_to():
+    df = pd.read_csv(HELD_OUT)
+    assert set(df["language"]) == {"en", "pt", "zh"} and set(df["topic"]) == set(ASPECTS)
+    predicted = np.asarray(complaint_topics(df["text"]))
+    assert (predicted == df["topic"]).mean() >= 0.6  # thresholds set before the first measurement (0.883)
+    named = predicted != "other"
+    assert (predicted[named] == df["topic"][named]).mean() >= 0.85  # measured 0.964
+
+
 # cancelled orders: the shop failed to serve, so "service" (refund_return is for what the customer asks back)
 SIMULATED = {
     sim.C_DELIVERY: "delivery",

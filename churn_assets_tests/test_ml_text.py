@@ -299,3 +299,36 @@ def test_text_model_rejects_single_class_and_unknown_candidates():
         ReviewSentimentModel(progress=False).fit(["fine", "good"], [5, 4])
     with pytest.raises(ValueError, match="candidates"):
         ReviewSentimentModel(candidates=("bert",)).fit(["fine", "bad"], [5, 1])
+
+
+def test_a_stacked_model_round_trips_and_an_encoder_saved_before_the_selection_still_loads(tmp_path):
+    import json
+
+    texts, ratings = reviews(200, GOOD_TRAIN, BAD_TRAIN, seed=6)
+    encoder = {"epochs": 1, "fine_tune_layers": 1, "batch_size": 32}
+    m = ReviewSentimentModel(candidates=("stacked",), validation_share=0.25, encoder_params=encoder, progress=False)
+    m.fit(texts, ratings)
+    assert m.selected_ == "stacked" and set(m.candidates_) == {"stacked"}
+    scores = m.candidate_scores(texts)
+    np.testing.assert_allclose(m.predict_bad(texts), m.stacked(scores["tfidf"], scores["encoder"]))
+    m.save(tmp_path / "stacked")
+    again = ReviewSentimentModel.load(tmp_path / "stacked")
+    np.testing.assert_allclose(again.predict_bad(texts), m.predict_bad(texts), rtol=0, atol=1e-6)
+
+    # the layout of earlier versions: the encoder's files and a text_model.json of its own parameters
+    state = json.loads((tmp_path / "stacked" / "text_model.json").read_text())
+    old = {"params": {"max_len": state["encoder"]["max_len"], "epochs": 1}, "training_info": {"device": "cpu"}}
+    (tmp_path / "stacked" / "text_model.json").write_text(json.dumps(old))
+    legacy = ReviewSentimentModel.load(tmp_path / "stacked")
+    assert legacy.selected_ == "encoder" and legacy.encoder_model_.truncation == "head"
+    np.testing.assert_allclose(legacy.predict_bad(texts), scores["encoder"], rtol=0, atol=1e-6)
+
+
+def test_a_tfidf_model_saves_without_the_encoder_and_scores_without_torch_weights(tmp_path):
+    texts, ratings = reviews(200, GOOD_TRAIN, BAD_TRAIN, seed=7, negation_share=0.0)
+    m = ReviewSentimentModel(candidates=("tfidf",), progress=False).fit(texts, ratings)
+    m.save(tmp_path / "tfidf")
+    assert not (tmp_path / "tfidf" / "encoder").exists()
+    again = ReviewSentimentModel.load(tmp_path / "tfidf")
+    assert again.selected_ == "tfidf" and again.encoder_model_ is None
+    np.testing.assert_array_equal(again.predict_bad(texts), m.predict_bad(texts))

@@ -25,8 +25,9 @@ first (18 en, 6 pt, 12 zh, 6 es) gave en 0.56, pt 0.83, zh 1.00, es 0.33. Unseen
 "other" (a named topic was wrong for 1 of those 42); the seeds were then extended on that batch too, so
 the test's accuracy on the file is in-sample. A third batch, written after the seeds were frozen and never
 used to change them (``complaint_topics_held_out.csv``: 30 en, 15 pt, 15 zh), is the held-out measure:
-accuracy en 0.80, pt 0.93, zh 1.00 (0.88 overall); a named topic was right 96% of the time. The encoder's embeddings are not used: MiniLM is an English
-encoder, and seeds run on every review without loading a model, their mistakes readable in this file.
+accuracy en 0.80, pt 0.93, zh 1.00 (0.88 overall); a named topic was right 96% of the time. The encoder's
+embeddings are not used: MiniLM is an English encoder, and seeds run on every review without loading a model,
+their mistakes readable in this file.
 """
 
 from __future__ import annotations

@@ -40,6 +40,18 @@ def server_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def _default_stop_signals() -> None:
+    """In the child before exec: TERM, INT and HUP unblocked and at their default action. A blocked signal mask
+    survives exec, and a thread of the test process (a library's worker) may have TERM blocked; the server,
+    or a shell script that traps TERM, would then never see the TERM that stops it."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def start_server(
     args: Sequence[str], env: Mapping[str, str], log: IO | Path, cwd: str | Path | None = None
 ) -> subprocess.Popen:
@@ -54,6 +66,7 @@ def start_server(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_default_stop_signals,
         )
     finally:
         if out is not log:

@@ -61,7 +61,4 @@ dagster dev -w workspace.yaml -h 127.0.0.1 -p "${DAGSTER_PORT:-3000}" &
 DAGSTER_PID=$!
 SERVER_GROUPS="$SERVER_GROUPS$DAGSTER_PID "
 echo "MLflow UI: http://127.0.0.1:${MLFLOW_PORT:-5000}   Dagster UI: http://127.0.0.1:${DAGSTER_PORT:-3000}"
-# poll rather than block in `wait`: bash runs a trap between commands, so a TERM is acted on within a second
-# (a TERM that reached the script while it sat in `wait` was once left pending until the test gave up)
-while kill -0 "$DAGSTER_PID" 2>/dev/null; do sleep 1 & wait $!; done  # sleep in the background: Ctrl-C still reaches this shell
 wait "$DAGSTER_PID"

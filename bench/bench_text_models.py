@@ -47,8 +47,7 @@ def load_corpus(name: str) -> pd.DataFrame:
         return simulated_reviews()
     import review_corpora
 
-    loader = review_corpora.CORPORA[name][0]
-    return loader()
+    return review_corpora.load(name)
 
 
 def corpus_names() -> list[str]:

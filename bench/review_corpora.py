@@ -17,7 +17,7 @@ rejected (see the review in the commit message):
     (ChnSentiCorp / waimai_10k / online_shopping_10_cats / Olist / B2W live on GitHub
     or Kaggle; the pip helpers for them, e.g. china-datasets, download at run time).
 
-Run: python bench/review_corpora.py [--auc]
+Run: python bench/review_corpora.py (the models' figures: bench/bench_text_models.py)
 """
 
 from __future__ import annotations
@@ -90,31 +90,7 @@ def summary(df: pd.DataFrame) -> dict:
     }
 
 
-def tfidf_auc(df: pd.DataFrame, n_train: int = 4000, n_test: int = 1000, seed: int = 0) -> float:
-    """Held-out ROC-AUC of TF-IDF + LogisticRegression for target rating <= 2."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import train_test_split
-
-    y = (df["rating"] <= 2).astype(int).to_numpy()
-    n = len(df)
-    n_test = min(n_test, n // 5)
-    n_train = min(n_train, n - n_test)
-    x_tr, x_te, y_tr, y_te = train_test_split(
-        df["text"].to_numpy(), y, train_size=n_train, test_size=n_test, stratify=y, random_state=seed
-    )
-    if df["language"].iloc[0] == "zh":
-        vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), min_df=2, sublinear_tf=True)
-    else:
-        vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
-    clf = LogisticRegression(max_iter=2000, C=4.0)
-    clf.fit(vec.fit_transform(x_tr), y_tr)
-    return float(roc_auc_score(y_te, clf.predict_proba(vec.transform(x_te))[:, 1]))
-
-
 def main(argv: list[str]) -> int:
-    with_auc = "--auc" in argv
     for name, (loader, pip_cmd, _lang, target, note) in CORPORA.items():
         try:
             df = loader()
@@ -122,8 +98,6 @@ def main(argv: list[str]) -> int:
             print(f"{name}: unavailable ({exc})")
             continue
         row = summary(df)
-        if with_auc:
-            row["tfidf_auc"] = round(tfidf_auc(df), 3)
         print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in row.items()))
         print(f"    target: {target}\n    install: {pip_cmd}\n    source: {note}")
     return 0

@@ -25,12 +25,9 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import FeatureUnion
 
 from churn_assets.ml.languages import dominant_language, is_unspaced
+from churn_assets.ml.text import clean_texts
 
 C_GRID = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
-
-
-def _texts(texts: Sequence[Any]) -> list[str]:
-    return ["" if t is None or (isinstance(t, float) and t != t) else str(t) for t in texts]
 
 
 def tfidf_features(unspaced: bool) -> FeatureUnion:
@@ -73,7 +70,7 @@ class TfidfReviewClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, texts: Sequence[Any], y: ArrayLike) -> TfidfReviewClassifier:
         from sklearn.model_selection import StratifiedKFold
 
-        texts = _texts(texts)
+        texts = clean_texts(texts)
         y_arr = np.asarray(y, dtype=np.int64)
         if len(np.unique(y_arr)) < 2:
             raise ValueError("TfidfReviewClassifier: the labels hold a single class")
@@ -101,7 +98,7 @@ class TfidfReviewClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, texts: Sequence[Any]) -> np.ndarray:
         if self.classifier_ is None:
             raise RuntimeError("TfidfReviewClassifier: call fit first")
-        p = self.classifier_.predict_proba(self.vectorizer_.transform(_texts(texts)))[:, 1]
+        p = self.classifier_.predict_proba(self.vectorizer_.transform(clean_texts(texts)))[:, 1]
         return np.column_stack([1.0 - p, p])
 
     def predict(self, texts: Sequence[Any]) -> np.ndarray:
